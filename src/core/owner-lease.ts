@@ -1,0 +1,47 @@
+import type { Epoch, Millis, OwnerLease } from '../model/index.js';
+
+/**
+ * Pure decisions over owner leases (K1). Both stores apply these inside their write transaction,
+ * so the memory store and the SQL stores agree by construction.
+ */
+
+export interface AcquireInput {
+  readonly key: string;
+  readonly ownerId: string;
+  readonly now: Millis;
+  readonly ttlMs: number;
+  readonly channel: string | null;
+}
+
+/**
+ * The lease after `ownerId` asks for the key, or undefined if another owner's lease is live.
+ * A live lease of the same owner is renewed at the same epoch; anything else bumps the epoch.
+ */
+export function decideAcquire(existing: OwnerLease | undefined, input: AcquireInput): OwnerLease | undefined {
+  const expiresAt = input.now + input.ttlMs;
+  if (existing === undefined) {
+    return { key: input.key, ownerId: input.ownerId, epoch: 1, expiresAt, channel: input.channel };
+  }
+  const live = existing.ownerId !== null && existing.expiresAt > input.now;
+  if (live && existing.ownerId !== input.ownerId) return undefined;
+  const epoch = live ? existing.epoch : existing.epoch + 1;
+  return { key: input.key, ownerId: input.ownerId, epoch, expiresAt, channel: input.channel };
+}
+
+export type FenceVerdict = { readonly ok: true } | { readonly ok: false; readonly current: Epoch | null };
+
+/**
+ * A fenced write is allowed only for the key's current holder at the current epoch. Expiry alone
+ * does not fence: a lapsed lease nobody took over is still exclusively this owner's, and a
+ * take-over always bumps the epoch.
+ */
+export function checkFence(lease: OwnerLease | undefined, ownerId: string, epoch: Epoch): FenceVerdict {
+  if (lease === undefined) return { ok: false, current: null };
+  if (lease.epoch !== epoch || lease.ownerId !== ownerId) return { ok: false, current: lease.ownerId === null ? null : lease.epoch };
+  return { ok: true };
+}
+
+/** Whether a lease is held by someone at `now` (for deciding who may try to own a key). */
+export function isLeaseLive(lease: OwnerLease | undefined, now: Millis): boolean {
+  return lease !== undefined && lease.ownerId !== null && lease.expiresAt > now;
+}

@@ -1,0 +1,2 @@
+export type { Json } from './json.js';
+export * from './run.js';

@@ -1,0 +1,73 @@
+import type { Json } from './json.js';
+
+/** A key names the unit of ownership, usually a repository: `repo:acme/web`. */
+export type Key = string;
+export type RunId = string;
+/** Fencing token: bumped every time a key changes hands. */
+export type Epoch = number;
+/** Milliseconds since the Unix epoch, always read from an injected Clock. */
+export type Millis = number;
+
+export const PRIORITIES = ['urgent', 'normal', 'background'] as const;
+export type Priority = (typeof PRIORITIES)[number];
+
+export const RUN_STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled'] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+export type TerminalStatus = Extract<RunStatus, 'completed' | 'failed' | 'cancelled'>;
+
+export const PREEMPT_KINDS = ['steal', 'abort-keep', 'abort-drop'] as const;
+export type PreemptKind = (typeof PREEMPT_KINDS)[number];
+
+/** A failure recorded on a run: a stable code plus a human sentence. */
+export interface RunError {
+  readonly code: string;
+  readonly message: string;
+}
+
+/**
+ * A submitted command and the run that executes it. One row serves as both the inbox entry and the
+ * run: a command is a run in status `queued`.
+ */
+export interface RunRecord {
+  readonly id: RunId;
+  readonly key: Key;
+  readonly flow: string;
+  readonly input: Json;
+  readonly idempotencyKey: string;
+  readonly priority: Priority;
+  /** Preemption requested by this command when it arrived (only meaningful for `urgent`). */
+  readonly preempt: PreemptKind | null;
+  /** Global arrival order: FIFO within a priority. */
+  readonly seq: number;
+  readonly status: RunStatus;
+  /** How many times an owner has claimed this run (1 on the first start, +1 per recovery). */
+  readonly attempts: number;
+  readonly result: Json | undefined;
+  readonly error: RunError | undefined;
+  /** Epoch of the owner that last claimed the run. */
+  readonly epoch: Epoch | null;
+  readonly createdAt: Millis;
+  readonly startedAt: Millis | null;
+  readonly finishedAt: Millis | null;
+}
+
+/** A committed step in a run's journal. */
+export interface StepRecord {
+  readonly runId: RunId;
+  /** Position in the run, from 0. A re-run must reach the same names at the same positions. */
+  readonly seq: number;
+  readonly name: string;
+  readonly result: Json;
+  readonly epoch: Epoch;
+  readonly committedAt: Millis;
+}
+
+/** The owner lease of a key (K1). */
+export interface OwnerLease {
+  readonly key: Key;
+  readonly ownerId: string | null;
+  readonly epoch: Epoch;
+  readonly expiresAt: Millis;
+  /** Out-of-band wake channel of the owning process (a socket path), if it publishes one. */
+  readonly channel: string | null;
+}

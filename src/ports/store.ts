@@ -1,0 +1,157 @@
+import type {
+  Epoch, Json, Key, Millis, OwnerLease, PreemptKind, Priority, RunError, RunId, RunRecord,
+  RunStatus, StepRecord, TerminalStatus,
+} from '../model/index.js';
+import type { LaneStore } from './lane-store.js';
+
+/**
+ * The store port: the durable truth of holdfast (K2). Every method is one transaction and returns
+ * a Promise, even where the driver is synchronous, so a networked store slots in unchanged.
+ *
+ * Crash semantics hold for every method: if the process dies before the returned promise resolves,
+ * the transaction either committed whole or did not happen at all; a resolved promise means the
+ * write is as durable as the store's configured sync level promises.
+ *
+ * Fenced methods take `{ key, ownerId, epoch }` and throw `StaleEpochError` (nothing written) when
+ * `epoch` is not the key's current owner epoch or `ownerId` is not its current holder.
+ */
+export interface Store {
+  /** What this store is, for logs and errors (`sqlite:/path/state.db`, `memory`). */
+  readonly description: string;
+
+  /**
+   * Records a command durably. Idempotent on `idempotencyKey`, forever: a second call with the
+   * same key returns the existing run (whatever its status) with `created: false`, and never a new
+   * one. Unfenced: anyone may submit.
+   */
+  enqueue(command: NewCommand): Promise<EnqueueResult>;
+
+  getRun(id: RunId): Promise<RunRecord | undefined>;
+  listRuns(query: RunQuery): Promise<RunRecord[]>;
+  /** The committed steps of a run, in order. */
+  getSteps(runId: RunId): Promise<StepRecord[]>;
+
+  /**
+   * Keys that have queued or running runs, with their owner lease if any. The kernel decides
+   * from this which keys it may try to own.
+   */
+  keysWithWork(limit: number): Promise<KeyWork[]>;
+
+  /**
+   * Takes the owner lease of a key if it is free, expired at `now`, or already held by `ownerId`.
+   * Taking a key that was not held by `ownerId` bumps its epoch; re-acquiring one's own live lease
+   * renews it and keeps the epoch. Returns `undefined` when another owner holds a live lease.
+   */
+  acquireOwner(request: AcquireOwner): Promise<OwnerLease | undefined>;
+
+  /**
+   * Extends the leases `ownerId` still holds at the given epochs; returns the keys whose lease was
+   * renewed and those that were lost (taken over or released).
+   */
+  renewOwners(request: RenewOwners): Promise<{ renewed: Key[]; lost: Key[] }>;
+
+  /** Releases a lease (keeping its epoch so the next owner bumps past it). Fenced; no-op if lost. */
+  releaseOwner(fence: Fence): Promise<void>;
+
+  getOwner(key: Key): Promise<OwnerLease | undefined>;
+
+  /**
+   * Fenced. Claims the key's next run: a run already `running` (left in flight by a dead owner or
+   * by this owner before a restart) first, else the queued run with the best priority and the
+   * lowest seq. Marks it running, counts an attempt, and returns it with its committed steps.
+   */
+  claimNext(request: ClaimNext): Promise<ClaimedRun | undefined>;
+
+  /**
+   * Fenced. Appends a committed step to a run's journal. If the process dies before the promise
+   * resolves, the step is not committed and will run again on recovery.
+   */
+  commitStep(request: CommitStep): Promise<StepRecord>;
+
+  /** Fenced. Ends a run with a terminal status and its result or error. */
+  finishRun(request: FinishRun): Promise<RunRecord>;
+
+  /** Fenced. Puts a running run back in the queue (its committed steps are kept). */
+  requeueRun(request: Fence & { runId: RunId }): Promise<void>;
+
+  /** The lane-lease journal (L1–L9). */
+  readonly lanes: LaneStore;
+
+  /** Closes the store. Pending writes are flushed first. */
+  close(): Promise<void>;
+}
+
+export interface Fence {
+  readonly key: Key;
+  readonly ownerId: string;
+  readonly epoch: Epoch;
+}
+
+export interface NewCommand {
+  readonly id: RunId;
+  readonly key: Key;
+  readonly flow: string;
+  readonly input: Json;
+  readonly idempotencyKey: string;
+  readonly priority: Priority;
+  readonly preempt: PreemptKind | null;
+  readonly now: Millis;
+}
+
+export interface EnqueueResult {
+  readonly run: RunRecord;
+  readonly created: boolean;
+}
+
+export interface RunQuery {
+  readonly key?: Key;
+  readonly status?: readonly RunStatus[];
+  readonly limit?: number;
+}
+
+export interface KeyWork {
+  readonly key: Key;
+  readonly owner: OwnerLease | undefined;
+  /** Best pending priority (urgent first). */
+  readonly topPriority: Priority;
+}
+
+export interface AcquireOwner {
+  readonly key: Key;
+  readonly ownerId: string;
+  readonly now: Millis;
+  readonly ttlMs: number;
+  readonly channel: string | null;
+}
+
+export interface RenewOwners {
+  readonly ownerId: string;
+  readonly leases: readonly { readonly key: Key; readonly epoch: Epoch }[];
+  readonly now: Millis;
+  readonly ttlMs: number;
+}
+
+export interface ClaimNext extends Fence {
+  readonly now: Millis;
+}
+
+export interface ClaimedRun {
+  readonly run: RunRecord;
+  readonly steps: StepRecord[];
+}
+
+export interface CommitStep extends Fence {
+  readonly runId: RunId;
+  readonly seq: number;
+  readonly name: string;
+  readonly result: Json;
+  readonly now: Millis;
+}
+
+export interface FinishRun extends Fence {
+  readonly runId: RunId;
+  readonly status: TerminalStatus;
+  readonly result?: Json;
+  readonly error?: RunError;
+  readonly now: Millis;
+}

@@ -1,0 +1,5 @@
+import type { LaneStore } from '../../ports/lane-store.js';
+
+export function memoryLaneStore(): LaneStore {
+  return { kind: 'lanes' };
+}

@@ -1,0 +1,178 @@
+import { nextInMailbox, priorityRank } from '../../core/mailbox.js';
+import { checkFence, decideAcquire } from '../../core/owner-lease.js';
+import { HoldfastError, StaleEpochError } from '../../errors.js';
+import type { OwnerLease, Priority, RunRecord, StepRecord } from '../../model/index.js';
+import type { LaneStore } from '../../ports/lane-store.js';
+import type {
+  AcquireOwner, ClaimNext, ClaimedRun, CommitStep, EnqueueResult, Fence, FinishRun, KeyWork,
+  NewCommand, RenewOwners, RunQuery, Store,
+} from '../../ports/store.js';
+import { memoryLaneStore } from './lanes.js';
+
+/**
+ * The reference store: everything in process memory, lost with the process. It is the executable
+ * specification of the Store port (the conformance suite runs against it first) and the store of
+ * the deterministic test harness. Records are copied in and out, so callers cannot mutate state.
+ */
+export function memoryStore(): Store {
+  return new MemoryStore();
+}
+
+class MemoryStore implements Store {
+  readonly description = 'memory';
+  readonly lanes: LaneStore = memoryLaneStore();
+  private readonly runs = new Map<string, RunRecord>();
+  private readonly byIdem = new Map<string, string>();
+  private readonly steps = new Map<string, StepRecord[]>();
+  private readonly owners = new Map<string, OwnerLease>();
+  private seq = 0;
+  private closed = false;
+
+  async enqueue(command: NewCommand): Promise<EnqueueResult> {
+    this.open();
+    const existing = this.byIdem.get(command.idempotencyKey);
+    if (existing !== undefined) return { run: this.runs.get(existing)!, created: false };
+    const run: RunRecord = {
+      id: command.id, key: command.key, flow: command.flow, input: structuredClone(command.input),
+      idempotencyKey: command.idempotencyKey, priority: command.priority, preempt: command.preempt,
+      seq: ++this.seq, status: 'queued', attempts: 0, result: undefined, error: undefined, epoch: null,
+      createdAt: command.now, startedAt: null, finishedAt: null,
+    };
+    this.runs.set(run.id, run);
+    this.byIdem.set(run.idempotencyKey, run.id);
+    return { run: structuredClone(run), created: true };
+  }
+
+  async getRun(id: string): Promise<RunRecord | undefined> {
+    const run = this.runs.get(id);
+    return run && structuredClone(run);
+  }
+
+  async listRuns(query: RunQuery): Promise<RunRecord[]> {
+    return [...this.runs.values()]
+      .filter((r) => query.key === undefined || r.key === query.key)
+      .filter((r) => query.status === undefined || query.status.length === 0 || query.status.includes(r.status))
+      .sort((a, b) => a.seq - b.seq)
+      .slice(0, query.limit ?? 1000)
+      .map((r) => structuredClone(r));
+  }
+
+  async getSteps(runId: string): Promise<StepRecord[]> {
+    return structuredClone(this.steps.get(runId) ?? []);
+  }
+
+  async keysWithWork(limit: number): Promise<KeyWork[]> {
+    const best = new Map<string, { rank: number; seq: number; priority: Priority }>();
+    for (const run of this.runs.values()) {
+      if (run.status !== 'queued' && run.status !== 'running') continue;
+      const rank = priorityRank(run.priority);
+      const seen = best.get(run.key);
+      if (!seen) best.set(run.key, { rank, seq: run.seq, priority: run.priority });
+      else best.set(run.key, rank < seen.rank ? { rank, seq: Math.min(seen.seq, run.seq), priority: run.priority } : { ...seen, seq: Math.min(seen.seq, run.seq) });
+    }
+    return [...best.entries()]
+      .sort(([, a], [, b]) => a.rank - b.rank || a.seq - b.seq)
+      .slice(0, limit)
+      .map(([key, b]) => ({ key, topPriority: b.priority, owner: this.owners.get(key) }));
+  }
+
+  async acquireOwner(request: AcquireOwner): Promise<OwnerLease | undefined> {
+    this.open();
+    const decided = decideAcquire(this.owners.get(request.key), request);
+    if (decided) this.owners.set(request.key, decided);
+    return decided;
+  }
+
+  async renewOwners(request: RenewOwners): Promise<{ renewed: string[]; lost: string[] }> {
+    this.open();
+    const renewed: string[] = [];
+    const lost: string[] = [];
+    for (const { key, epoch } of request.leases) {
+      const lease = this.owners.get(key);
+      if (lease && checkFence(lease, request.ownerId, epoch).ok) {
+        this.owners.set(key, { ...lease, expiresAt: request.now + request.ttlMs });
+        renewed.push(key);
+      } else lost.push(key);
+    }
+    return { renewed, lost };
+  }
+
+  async releaseOwner(fence: Fence): Promise<void> {
+    this.open();
+    const lease = this.owners.get(fence.key);
+    if (lease && checkFence(lease, fence.ownerId, fence.epoch).ok) {
+      this.owners.set(fence.key, { ...lease, ownerId: null, expiresAt: 0, channel: null });
+    }
+  }
+
+  async getOwner(key: string): Promise<OwnerLease | undefined> {
+    return this.owners.get(key);
+  }
+
+  async claimNext(request: ClaimNext): Promise<ClaimedRun | undefined> {
+    this.fence(request);
+    const next = nextInMailbox([...this.runs.values()].filter((r) => r.key === request.key));
+    if (!next) return undefined;
+    const run: RunRecord = { ...next, status: 'running', attempts: next.attempts + 1, epoch: request.epoch, startedAt: next.startedAt ?? request.now };
+    this.runs.set(run.id, run);
+    return { run: structuredClone(run), steps: structuredClone(this.steps.get(run.id) ?? []) };
+  }
+
+  async commitStep(request: CommitStep): Promise<StepRecord> {
+    this.fence(request);
+    const run = this.runOfKey(request.runId, request.key);
+    if (run.status !== 'running') throw new HoldfastError('run_not_running', `run ${run.id} is ${run.status}, not running; its steps cannot be committed`);
+    const journal = this.steps.get(run.id) ?? [];
+    if (journal.some((s) => s.seq === request.seq)) {
+      throw new HoldfastError('step_already_committed', `step #${request.seq} of run ${run.id} is already committed`);
+    }
+    const step: StepRecord = {
+      runId: run.id, seq: request.seq, name: request.name, result: structuredClone(request.result),
+      epoch: request.epoch, committedAt: request.now,
+    };
+    journal.push(step);
+    journal.sort((a, b) => a.seq - b.seq);
+    this.steps.set(run.id, journal);
+    return structuredClone(step);
+  }
+
+  async finishRun(request: FinishRun): Promise<RunRecord> {
+    this.fence(request);
+    const run = this.runOfKey(request.runId, request.key);
+    if (run.status !== 'queued' && run.status !== 'running') {
+      throw new HoldfastError('run_already_finished', `run ${run.id} is already ${run.status}`);
+    }
+    const finished: RunRecord = {
+      ...run, status: request.status, result: request.result === undefined ? undefined : structuredClone(request.result),
+      error: request.error, finishedAt: request.now,
+    };
+    this.runs.set(run.id, finished);
+    return structuredClone(finished);
+  }
+
+  async requeueRun(request: Fence & { runId: string }): Promise<void> {
+    this.fence(request);
+    const run = this.runOfKey(request.runId, request.key);
+    if (run.status === 'running') this.runs.set(run.id, { ...run, status: 'queued' });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+
+  private open(): void {
+    if (this.closed) throw new HoldfastError('store_closed', 'the memory store is closed');
+  }
+
+  private fence(f: Fence): void {
+    this.open();
+    const verdict = checkFence(this.owners.get(f.key), f.ownerId, f.epoch);
+    if (!verdict.ok) throw new StaleEpochError(f.key, f.epoch, verdict.current);
+  }
+
+  private runOfKey(runId: string, key: string): RunRecord {
+    const run = this.runs.get(runId);
+    if (!run || run.key !== key) throw new HoldfastError('run_not_found', `run ${runId} does not exist for key "${key}"`);
+    return run;
+  }
+}

@@ -1,0 +1,96 @@
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import { StoreFormatError } from '../../errors.js';
+
+/** `PRAGMA application_id` of every holdfast database: ASCII "HFst". */
+export const HOLDFAST_APPLICATION_ID = 0x48467374;
+
+export type SyncLevel = 'FULL' | 'NORMAL';
+
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  readonly sql: string;
+}
+
+/**
+ * The numbered migrations shipped with this version, read from `migrations/NNNN_name.sql` beside
+ * this module (or beside its source when running from the compiled build).
+ */
+export function loadMigrations(): Migration[] {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const candidates = [join(here, 'migrations'), join(here, '..', '..', '..', '..', 'src', 'stores', 'sqlite', 'migrations')];
+  const dir = candidates.find((c) => existsSync(c));
+  if (dir === undefined) throw new Error(`holdfast: SQLite migrations not found (looked in ${candidates.join(', ')})`);
+  return readdirSync(dir)
+    .filter((f) => /^\d{4}_[a-z0-9_]+\.sql$/.test(f))
+    .sort()
+    .map((f) => ({ version: Number(f.slice(0, 4)), name: f.slice(5, -4), sql: readFileSync(join(dir, f), 'utf8') }));
+}
+
+/**
+ * Opens (creating if needed) a holdfast SQLite database: WAL, the requested `synchronous` level,
+ * a busy timeout, and every pending migration applied in its own transaction.
+ *
+ * Refuses, without writing anything, a file that is not SQLite, a SQLite database that belongs to
+ * something else, and a holdfast database whose schema is newer than this version knows.
+ */
+export function openDatabase(path: string, sync: SyncLevel, busyTimeoutMs: number): Database.Database {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const db = new Database(path, { timeout: busyTimeoutMs });
+  try {
+    const migrations = loadMigrations();
+    checkIdentity(db, path, migrations);
+    db.pragma('journal_mode = WAL');
+    db.pragma(`synchronous = ${sync}`);
+    db.pragma('foreign_keys = ON');
+    applyMigrations(db, migrations);
+    return db;
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}
+
+function checkIdentity(db: Database.Database, path: string, migrations: readonly Migration[]): void {
+  let appId: number;
+  let tables: number;
+  let version: number;
+  try {
+    appId = db.pragma('application_id', { simple: true }) as number;
+    version = db.pragma('user_version', { simple: true }) as number;
+    tables = (db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'").get() as { n: number }).n;
+  } catch (error) {
+    throw new StoreFormatError(
+      'not_holdfast_database',
+      `${path} is not a SQLite database (${(error as Error).message}); point holdfast at a new file or an existing holdfast database`,
+    );
+  }
+  if (appId !== HOLDFAST_APPLICATION_ID && (appId !== 0 || tables > 0)) {
+    throw new StoreFormatError(
+      'not_holdfast_database',
+      `${path} is a SQLite database that does not belong to holdfast (application_id ${appId}, ${tables} tables); holdfast will not write to it. Use another path`,
+    );
+  }
+  const latest = migrations.at(-1)?.version ?? 0;
+  if (version > latest) {
+    throw new StoreFormatError(
+      'schema_too_new',
+      `${path} has holdfast schema version ${version}, newer than this holdfast knows (${latest}); upgrade holdfast to open it`,
+    );
+  }
+}
+
+function applyMigrations(db: Database.Database, migrations: readonly Migration[]): void {
+  for (const migration of migrations) {
+    db.transaction(() => {
+      const current = db.pragma('user_version', { simple: true }) as number;
+      if (current >= migration.version) return;
+      db.exec(migration.sql);
+      db.pragma(`application_id = ${HOLDFAST_APPLICATION_ID}`);
+      db.pragma(`user_version = ${migration.version}`);
+    }).immediate();
+  }
+}
