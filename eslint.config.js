@@ -46,6 +46,19 @@ export default tseslint.config(
     },
   },
   { files: ['**/*.js'], ...tseslint.configs.disableTypeChecked },
+  {
+    files: ['**/*.js'],
+    languageOptions: {
+      globals: { process: 'readonly', console: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', Buffer: 'readonly' },
+    },
+  },
+  {
+    // Examples are product code: they reach holdfast only through its public entry points (K9).
+    files: ['examples/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['**/src/**', '../**/src/*'], message: "Product code imports 'holdfast' or 'holdfast/testing' only (K9)." }] }],
+    },
+  },
   layer('model', ['ports', 'core', 'runtime', 'lanes', 'daemon', 'cli', 'stores', 'platform', 'providers']),
   layer('ports', ['core', ...shells]),
   layer('core', shells),

@@ -99,3 +99,53 @@ export class TerminalError extends HoldfastError {
     super(code, message);
   }
 }
+
+/**
+ * A provider turn failed: its process exited non-zero or by a signal it did not get from holdfast,
+ * or could not be started for a reason other than a missing program. The message names the program,
+ * how it ended, and the tail of its stderr.
+ */
+export class ProviderFailedError extends HoldfastError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('provider_failed', message, options);
+  }
+}
+
+/** A provider's program does not exist (spawn ENOENT). Nothing was started. */
+export class ProviderNotFoundError extends HoldfastError {
+  readonly program: string;
+  constructor(program: string) {
+    super(
+      'provider_not_found',
+      `provider program "${program}" was not found; check the provider's argv[0] (an absolute path, or a name on the PATH of the kernel process)`,
+    );
+    this.program = program;
+  }
+}
+
+/**
+ * A lane journal record that is not the last one does not decode: the journal is corrupt at that
+ * record. Nothing was written. It is never skipped, because the live set after it would be wrong.
+ */
+export class LaneJournalCorruptError extends HoldfastError {
+  readonly seq: number | null;
+  readonly position: number;
+  constructor(where: string, position: number, seq: number | null, problem: string) {
+    super(
+      'lane_journal_corrupt',
+      `lane journal ${where} is corrupt at ${seq === null ? `position ${position}` : `seq ${seq}`}: ${problem}; restore it from an export (holdfast lane import) or repair that record`,
+    );
+    this.seq = seq;
+    this.position = position;
+  }
+}
+
+/** `lane import` into a journal that already has records. Nothing was written. */
+export class LaneJournalNotEmptyError extends HoldfastError {
+  constructor(where: string, records: number) {
+    super(
+      'lane_journal_not_empty',
+      `lane journal ${where} already has ${records} record(s); import only into a fresh database (pass another --db)`,
+    );
+  }
+}

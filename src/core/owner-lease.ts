@@ -11,6 +11,11 @@ export interface AcquireInput {
   readonly now: Millis;
   readonly ttlMs: number;
   readonly channel: string | null;
+  /**
+   * The caller asserts this owner is dead (its process is gone from this host): take the key over
+   * even if that owner's lease has not expired yet. Has no effect on any other holder.
+   */
+  readonly takeOverFrom?: string | undefined;
 }
 
 /**
@@ -22,7 +27,8 @@ export function decideAcquire(existing: OwnerLease | undefined, input: AcquireIn
   if (existing === undefined) {
     return { key: input.key, ownerId: input.ownerId, epoch: 1, expiresAt, channel: input.channel };
   }
-  const live = existing.ownerId !== null && existing.expiresAt > input.now;
+  const deadHolder = input.takeOverFrom !== undefined && existing.ownerId === input.takeOverFrom && existing.ownerId !== input.ownerId;
+  const live = existing.ownerId !== null && existing.expiresAt > input.now && !deadHolder;
   if (live && existing.ownerId !== input.ownerId) return undefined;
   const epoch = live ? existing.epoch : existing.epoch + 1;
   return { key: input.key, ownerId: input.ownerId, epoch, expiresAt, channel: input.channel };

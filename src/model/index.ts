@@ -1,2 +1,3 @@
 export type { Json } from './json.js';
 export * from './run.js';
+export * from './lane.js';

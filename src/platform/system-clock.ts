@@ -1,12 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock, Random } from '../ports/clock.js';
 
-/** The real wall clock and timers. The only place holdfast reads ambient time. */
+/**
+ * The real wall clock and timers. The only place holdfast reads ambient time. Timers keep the
+ * process alive, so a started kernel serves until `stop()`, like a listening server.
+ */
 export const systemClock: Clock = {
   now: () => Date.now(),
   setTimer(ms, fn) {
     const handle = setTimeout(fn, ms);
-    handle.unref?.();
     return { cancel: () => clearTimeout(handle) };
   },
 };

@@ -50,8 +50,13 @@ export interface Store {
    */
   renewOwners(request: RenewOwners): Promise<{ renewed: Key[]; lost: Key[] }>;
 
-  /** Releases a lease (keeping its epoch so the next owner bumps past it). Fenced; no-op if lost. */
-  releaseOwner(fence: Fence): Promise<void>;
+  /**
+   * Releases a lease, keeping its epoch so the next owner bumps past it. No-op (false) if the lease
+   * is no longer this fence's. With `ifIdle`, releases only when the key has no queued or running
+   * run, decided in the same transaction: a submit that lands before the release keeps the owner,
+   * one that lands after finds the key free. Either way no command is stranded.
+   */
+  releaseOwner(request: Fence & { readonly ifIdle?: boolean }): Promise<boolean>;
 
   getOwner(key: Key): Promise<OwnerLease | undefined>;
 
@@ -122,6 +127,8 @@ export interface AcquireOwner {
   readonly now: Millis;
   readonly ttlMs: number;
   readonly channel: string | null;
+  /** Take over from this owner even before its lease expires: the caller has seen it is dead. */
+  readonly takeOverFrom?: string | undefined;
 }
 
 export interface RenewOwners {

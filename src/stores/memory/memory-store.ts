@@ -7,7 +7,7 @@ import type {
   AcquireOwner, ClaimNext, ClaimedRun, CommitStep, EnqueueResult, Fence, FinishRun, KeyWork,
   NewCommand, RenewOwners, RunQuery, Store,
 } from '../../ports/store.js';
-import { memoryLaneStore } from './lanes.js';
+import { memoryLaneStore } from './lane-store.js';
 
 /**
  * The reference store: everything in process memory, lost with the process. It is the executable
@@ -20,7 +20,7 @@ export function memoryStore(): Store {
 
 class MemoryStore implements Store {
   readonly description = 'memory';
-  readonly lanes: LaneStore = memoryLaneStore();
+  readonly lanes: LaneStore = memoryLaneStore(() => this.closed);
   private readonly runs = new Map<string, RunRecord>();
   private readonly byIdem = new Map<string, string>();
   private readonly steps = new Map<string, StepRecord[]>();
@@ -97,12 +97,13 @@ class MemoryStore implements Store {
     return { renewed, lost };
   }
 
-  async releaseOwner(fence: Fence): Promise<void> {
+  async releaseOwner(request: Fence & { ifIdle?: boolean }): Promise<boolean> {
     this.open();
-    const lease = this.owners.get(fence.key);
-    if (lease && checkFence(lease, fence.ownerId, fence.epoch).ok) {
-      this.owners.set(fence.key, { ...lease, ownerId: null, expiresAt: 0, channel: null });
-    }
+    const lease = this.owners.get(request.key);
+    if (!lease || !checkFence(lease, request.ownerId, request.epoch).ok) return false;
+    if (request.ifIdle && [...this.runs.values()].some((r) => r.key === request.key && (r.status === 'queued' || r.status === 'running'))) return false;
+    this.owners.set(request.key, { ...lease, ownerId: null, expiresAt: 0, channel: null });
+    return true;
   }
 
   async getOwner(key: string): Promise<OwnerLease | undefined> {

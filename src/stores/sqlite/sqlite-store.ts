@@ -10,7 +10,7 @@ import type {
 import type { LaneStore } from '../../ports/lane-store.js';
 import { openDatabase, type SyncLevel } from './open-database.js';
 import { toOwner, toRun, toStep, type OwnerRow, type RunRow, type StepRow } from './rows.js';
-import { sqliteLaneStore } from './lanes.js';
+import { sqliteLaneStore } from './lane-store.js';
 import { WriteBatcher } from './write-batcher.js';
 
 export interface SqliteStoreOptions {
@@ -44,7 +44,7 @@ class SqliteStore implements Store {
   constructor(private readonly db: Database.Database, path: string) {
     this.description = `sqlite:${path}`;
     this.batcher = new WriteBatcher(db);
-    this.lanes = sqliteLaneStore(db);
+    this.lanes = sqliteLaneStore(db, this.description, this.batcher);
     this.q = {
       insertRun: db.prepare(`INSERT INTO runs (id, key, flow, input, idempotency_key, priority, priority_rank, preempt, status, created_at)
         VALUES (@id, @key, @flow, @input, @idempotencyKey, @priority, @rank, @preempt, 'queued', @now)`),
@@ -58,6 +58,7 @@ class SqliteStore implements Store {
       release: db.prepare('UPDATE owners SET owner_id = NULL, expires_at = 0, channel = NULL WHERE key = ? AND owner_id = ? AND epoch = ?'),
       nextRun: db.prepare(`SELECT * FROM runs WHERE key = ? AND status IN ('queued', 'running')
         ORDER BY (status = 'running') DESC, priority_rank, seq LIMIT 1`),
+      pendingOfKey: db.prepare("SELECT 1 FROM runs WHERE key = ? AND status IN ('queued', 'running') LIMIT 1"),
       startRun: db.prepare("UPDATE runs SET status = 'running', attempts = attempts + 1, epoch = ?, started_at = coalesce(started_at, ?) WHERE id = ?"),
       insertStep: db.prepare('INSERT INTO steps (run_id, seq, name, result, epoch, committed_at) VALUES (?, ?, ?, ?, ?, ?)'),
       finish: db.prepare(`UPDATE runs SET status = @status, result = @result, error_code = @code, error_message = @message, finished_at = @now
@@ -135,9 +136,10 @@ class SqliteStore implements Store {
     });
   }
 
-  releaseOwner(fence: Fence): Promise<void> {
+  releaseOwner(request: Fence & { ifIdle?: boolean }): Promise<boolean> {
     return this.batcher.write(() => {
-      this.q.release.run(fence.key, fence.ownerId, fence.epoch);
+      if (request.ifIdle && this.q.pendingOfKey.get(request.key) !== undefined) return false;
+      return this.q.release.run(request.key, request.ownerId, request.epoch).changes > 0;
     });
   }
 

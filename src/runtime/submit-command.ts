@@ -1,0 +1,65 @@
+import { findNonJson } from '../core/json-value.js';
+import { InvalidInputError, UnknownFlowError } from '../errors.js';
+import { PREEMPT_KINDS, PRIORITIES, type Json, type Key, type PreemptKind, type Priority } from '../model/index.js';
+
+/** What a caller submits: one command for one key. */
+export interface SubmitOptions<I = Json> {
+  /** The unit of ownership, e.g. `repo:acme/web`. Non-empty, at most 512 characters. */
+  readonly key: Key;
+  /** A flow registered with `createKernel({ flows })`. */
+  readonly flow: string;
+  /** Plain JSON; `undefined` is recorded as `null`. */
+  readonly input?: I;
+  /**
+   * Deduplicates submits forever (K3): a webhook delivery id, or any stable id of the request.
+   * Omitted: the command gets a fresh one and cannot be deduplicated.
+   */
+  readonly idempotencyKey?: string;
+  /** `urgent` before `normal` (default) before `background`; FIFO within one. */
+  readonly priority?: Priority;
+  /** Only with `urgent`: how to treat a run in flight for the key (default `steal`). */
+  readonly preempt?: PreemptKind;
+}
+
+export interface ValidCommand {
+  readonly key: Key;
+  readonly flow: string;
+  readonly input: Json;
+  readonly idempotencyKey: string | undefined;
+  readonly priority: Priority;
+  readonly preempt: PreemptKind | null;
+}
+
+/** Checks a submit before anything is written; throws InvalidInputError / UnknownFlowError. */
+export function validateSubmit(options: SubmitOptions<unknown>, flows: ReadonlySet<string>): ValidCommand {
+  if (options === null || typeof options !== 'object') throw new InvalidInputError('submit needs an object: { key, flow, input, idempotencyKey?, priority? }');
+  const { key, flow, idempotencyKey } = options;
+  if (typeof key !== 'string' || key.trim() === '') {
+    throw new InvalidInputError('submit needs a non-empty string `key` (the unit of ownership, e.g. "repo:acme/web")', 'invalid_key');
+  }
+  if (key.length > 512) throw new InvalidInputError(`submit \`key\` is ${key.length} characters; keep it at most 512`, 'invalid_key');
+  if (typeof flow !== 'string' || !flows.has(flow)) throw new UnknownFlowError(String(flow), [...flows]);
+  const input = options.input === undefined ? null : options.input;
+  const bad = findNonJson(input, 'input');
+  if (bad !== undefined) throw new InvalidInputError(`submit \`input\` must be plain JSON; it is not at ${bad}`, 'invalid_input');
+  if (idempotencyKey !== undefined && (typeof idempotencyKey !== 'string' || idempotencyKey === '')) {
+    throw new InvalidInputError('submit `idempotencyKey`, when given, must be a non-empty string', 'invalid_idempotency_key');
+  }
+  const priority = options.priority ?? 'normal';
+  if (!PRIORITIES.includes(priority)) {
+    throw new InvalidInputError(`submit \`priority\` must be one of ${PRIORITIES.join(', ')}; got ${JSON.stringify(priority)}`, 'invalid_priority');
+  }
+  let preempt: PreemptKind | null = null;
+  if (options.preempt !== undefined) {
+    if (!PREEMPT_KINDS.includes(options.preempt)) {
+      throw new InvalidInputError(`submit \`preempt\` must be one of ${PREEMPT_KINDS.join(', ')}; got ${JSON.stringify(options.preempt)}`, 'invalid_preempt');
+    }
+    if (priority !== 'urgent') {
+      throw new InvalidInputError(`submit \`preempt\` only applies to urgent commands (got priority "${priority}"); set priority: 'urgent' or drop preempt`, 'invalid_preempt');
+    }
+    preempt = options.preempt;
+  } else if (priority === 'urgent') {
+    preempt = 'steal';
+  }
+  return { key, flow, input: input as Json, idempotencyKey, priority, preempt };
+}

@@ -1,0 +1,188 @@
+import { describe, expect, it } from 'vitest';
+import { HoldfastError, StaleEpochError } from '../../src/errors.js';
+import type { NewCommand, Store } from '../../src/ports/store.js';
+
+/**
+ * The one behaviour suite every Store implementation must pass. The memory store is the
+ * executable specification; SQLite (and later Postgres) must agree with it.
+ */
+export function runStoreConformance(name: string, makeStore: () => Promise<Store> | Store): void {
+  const command = (over: Partial<NewCommand> = {}): NewCommand => ({
+    id: `run-${Math.abs(hash(JSON.stringify(over)))}-${counter++}`, key: 'repo:a', flow: 'f', input: { n: 1 },
+    idempotencyKey: `idem-${counter++}`, priority: 'normal', preempt: null, now: 1000, ...over,
+  });
+  const own = async (store: Store, key = 'repo:a', ownerId = 'o1', now = 1000) => {
+    const lease = await store.acquireOwner({ key, ownerId, now, ttlMs: 10_000, channel: null });
+    if (!lease) throw new Error('could not own');
+    return { key, ownerId, epoch: lease.epoch };
+  };
+
+  describe(`Store conformance: ${name}`, () => {
+    it('enqueue is idempotent on the idempotence key, forever', async () => {
+      const store = await makeStore();
+      const first = await store.enqueue(command({ id: 'r1', idempotencyKey: 'delivery-1' }));
+      expect(first.created).toBe(true);
+      const fence = await own(store);
+      await store.claimNext({ ...fence, now: 1001 });
+      await store.finishRun({ ...fence, runId: 'r1', status: 'completed', result: 'ok', now: 1002 });
+      const again = await store.enqueue(command({ id: 'r2', idempotencyKey: 'delivery-1', input: { other: true } }));
+      expect(again.created).toBe(false);
+      expect(again.run.id).toBe('r1');
+      expect(again.run.status).toBe('completed');
+      expect(await store.getRun('r2')).toBeUndefined();
+      await store.close();
+    });
+
+    it('claims in mailbox order: running first, then urgent > normal > background, FIFO within', async () => {
+      const store = await makeStore();
+      await store.enqueue(command({ id: 'bg', priority: 'background' }));
+      await store.enqueue(command({ id: 'n1' }));
+      await store.enqueue(command({ id: 'u1', priority: 'urgent', preempt: 'steal' }));
+      await store.enqueue(command({ id: 'n2' }));
+      await store.enqueue(command({ id: 'u2', priority: 'urgent', preempt: 'abort-keep' }));
+      await store.enqueue(command({ id: 'other-key', key: 'repo:b', priority: 'urgent' }));
+      const fence = await own(store);
+      const order: string[] = [];
+      for (;;) {
+        const claimed = await store.claimNext({ ...fence, now: 2000 });
+        if (!claimed) break;
+        order.push(claimed.run.id);
+        expect(claimed.run.status).toBe('running');
+        expect(claimed.run.attempts).toBe(1);
+        await store.finishRun({ ...fence, runId: claimed.run.id, status: 'completed', now: 2001 });
+      }
+      expect(order).toEqual(['u1', 'u2', 'n1', 'n2', 'bg']);
+      await store.close();
+    });
+
+    it('a run left running is claimed again first, with its committed steps and one more attempt', async () => {
+      const store = await makeStore();
+      await store.enqueue(command({ id: 'a' }));
+      await store.enqueue(command({ id: 'b', priority: 'urgent' }));
+      const f1 = await own(store, 'repo:a', 'o1', 1000);
+      const first = await store.claimNext({ ...f1, now: 1000 });
+      expect(first?.run.id).toBe('b');
+      await store.commitStep({ ...f1, runId: 'b', seq: 0, name: 's0', result: { x: 1 }, now: 1001 });
+      // Owner o1 dies; o2 takes over after expiry and must resume b, not start a.
+      const lease2 = await store.acquireOwner({ key: 'repo:a', ownerId: 'o2', now: 1000 + 20_000, ttlMs: 10_000, channel: null });
+      expect(lease2?.epoch).toBe(f1.epoch + 1);
+      const f2 = { key: 'repo:a', ownerId: 'o2', epoch: lease2!.epoch };
+      const again = await store.claimNext({ ...f2, now: 21_000 });
+      expect(again?.run.id).toBe('b');
+      expect(again?.run.attempts).toBe(2);
+      expect(again?.steps.map((s) => [s.seq, s.name, s.result])).toEqual([[0, 's0', { x: 1 }]]);
+      await store.close();
+    });
+
+    it('rejects a write with a superseded epoch, writing nothing', async () => {
+      const store = await makeStore();
+      await store.enqueue(command({ id: 'r' }));
+      const old = await own(store, 'repo:a', 'o1', 1000);
+      await store.claimNext({ ...old, now: 1000 });
+      const taken = await store.acquireOwner({ key: 'repo:a', ownerId: 'o2', now: 50_000, ttlMs: 10_000, channel: null });
+      expect(taken?.epoch).toBe(old.epoch + 1);
+      await expect(store.commitStep({ ...old, runId: 'r', seq: 0, name: 's', result: 1, now: 50_001 })).rejects.toBeInstanceOf(StaleEpochError);
+      await expect(store.finishRun({ ...old, runId: 'r', status: 'completed', now: 50_001 })).rejects.toMatchObject({ code: 'stale_epoch' });
+      await expect(store.claimNext({ ...old, now: 50_001 })).rejects.toBeInstanceOf(StaleEpochError);
+      expect(await store.getSteps('r')).toEqual([]);
+      expect((await store.getRun('r'))?.status).toBe('running');
+      // The same epoch with another owner id is rejected too.
+      await expect(store.commitStep({ key: 'repo:a', ownerId: 'intruder', epoch: taken!.epoch, runId: 'r', seq: 0, name: 's', result: 1, now: 1 })).rejects.toBeInstanceOf(StaleEpochError);
+      await store.close();
+    });
+
+    it('owner leases: a live lease blocks others, expiry or a proven-dead holder allows take-over with epoch + 1', async () => {
+      const store = await makeStore();
+      const a = await store.acquireOwner({ key: 'k', ownerId: 'a', now: 0, ttlMs: 100, channel: null });
+      expect(a?.epoch).toBe(1);
+      expect(await store.acquireOwner({ key: 'k', ownerId: 'b', now: 50, ttlMs: 100, channel: null })).toBeUndefined();
+      const renewedSelf = await store.acquireOwner({ key: 'k', ownerId: 'a', now: 60, ttlMs: 100, channel: 'sock' });
+      expect(renewedSelf).toMatchObject({ epoch: 1, expiresAt: 160, channel: 'sock' });
+      expect(await store.acquireOwner({ key: 'k', ownerId: 'b', now: 70, ttlMs: 100, channel: null, takeOverFrom: 'someone-else' })).toBeUndefined();
+      const dead = await store.acquireOwner({ key: 'k', ownerId: 'b', now: 70, ttlMs: 100, channel: null, takeOverFrom: 'a' });
+      expect(dead?.epoch).toBe(2);
+      const renewal = await store.renewOwners({ ownerId: 'a', leases: [{ key: 'k', epoch: 1 }], now: 80, ttlMs: 100 });
+      expect(renewal).toEqual({ renewed: [], lost: ['k'] });
+      const c = await store.acquireOwner({ key: 'k', ownerId: 'c', now: 171, ttlMs: 100, channel: null });
+      expect(c?.epoch).toBe(3);
+      await store.close();
+    });
+
+    it('release keeps the epoch and, with ifIdle, refuses while work is pending', async () => {
+      const store = await makeStore();
+      const fence = await own(store, 'k');
+      await store.enqueue(command({ id: 'p', key: 'k' }));
+      expect(await store.releaseOwner({ ...fence, ifIdle: true })).toBe(false);
+      expect((await store.getOwner('k'))?.ownerId).toBe('o1');
+      const claimed = await store.claimNext({ ...fence, now: 1 });
+      await store.finishRun({ ...fence, runId: claimed!.run.id, status: 'completed', now: 2 });
+      expect(await store.releaseOwner({ ...fence, ifIdle: true })).toBe(true);
+      expect(await store.getOwner('k')).toMatchObject({ ownerId: null, epoch: fence.epoch });
+      const next = await store.acquireOwner({ key: 'k', ownerId: 'o1', now: 3, ttlMs: 10, channel: null });
+      expect(next?.epoch).toBe(fence.epoch + 1);
+      await store.close();
+    });
+
+    it('keysWithWork lists pending keys with their owner, best priority first', async () => {
+      const store = await makeStore();
+      await store.enqueue(command({ id: 'x1', key: 'x' }));
+      await store.enqueue(command({ id: 'y1', key: 'y', priority: 'urgent' }));
+      await own(store, 'x');
+      const work = await store.keysWithWork(10);
+      expect(work.map((w) => [w.key, w.topPriority, w.owner?.ownerId ?? null])).toEqual([['y', 'urgent', null], ['x', 'normal', 'o1']]);
+      await store.close();
+    });
+
+    it('a step cannot be committed twice, nor for a run that is not running', async () => {
+      const store = await makeStore();
+      await store.enqueue(command({ id: 'r' }));
+      const fence = await own(store);
+      await expect(store.commitStep({ ...fence, runId: 'r', seq: 0, name: 's', result: 1, now: 1 })).rejects.toMatchObject({ code: 'run_not_running' });
+      await store.claimNext({ ...fence, now: 1 });
+      await store.commitStep({ ...fence, runId: 'r', seq: 0, name: 's', result: 1, now: 1 });
+      const dup = store.commitStep({ ...fence, runId: 'r', seq: 0, name: 's', result: 2, now: 1 });
+      await expect(dup).rejects.toBeInstanceOf(HoldfastError);
+      await expect(dup).rejects.toMatchObject({ code: 'step_already_committed' });
+      expect((await store.getSteps('r')).map((s) => s.result)).toEqual([1]);
+      await store.finishRun({ ...fence, runId: 'r', status: 'failed', error: { code: 'boom', message: 'it broke' }, now: 2 });
+      await expect(store.finishRun({ ...fence, runId: 'r', status: 'completed', now: 3 })).rejects.toMatchObject({ code: 'run_already_finished' });
+      expect(await store.getRun('r')).toMatchObject({ status: 'failed', error: { code: 'boom', message: 'it broke' }, finishedAt: 2 });
+      await store.close();
+    });
+
+    it('requeue puts a running run back, keeping its steps', async () => {
+      const store = await makeStore();
+      await store.enqueue(command({ id: 'r' }));
+      const fence = await own(store);
+      await store.claimNext({ ...fence, now: 1 });
+      await store.commitStep({ ...fence, runId: 'r', seq: 0, name: 's', result: 'kept', now: 1 });
+      await store.requeueRun({ ...fence, runId: 'r' });
+      expect((await store.getRun('r'))?.status).toBe('queued');
+      const again = await store.claimNext({ ...fence, now: 2 });
+      expect(again?.steps.map((s) => s.result)).toEqual(['kept']);
+      await store.close();
+    });
+
+    it('round-trips JSON values exactly, including null results and nested input', async () => {
+      const store = await makeStore();
+      const input = { s: 'é\u0000"', n: -1.5e-7, b: false, nil: null, arr: [1, [2, { deep: 'x' }]] };
+      await store.enqueue(command({ id: 'j', input }));
+      const fence = await own(store);
+      const claimed = await store.claimNext({ ...fence, now: 1 });
+      expect(claimed?.run.input).toEqual(input);
+      await store.commitStep({ ...fence, runId: 'j', seq: 0, name: 'null', result: null, now: 1 });
+      await store.finishRun({ ...fence, runId: 'j', status: 'completed', result: null, now: 1 });
+      expect((await store.getSteps('j'))[0]?.result).toBeNull();
+      expect((await store.getRun('j'))?.result).toBeNull();
+      expect((await store.listRuns({ key: 'repo:a', status: ['completed'] })).map((r) => r.id)).toEqual(['j']);
+      await store.close();
+    });
+  });
+}
+
+let counter = 0;
+function hash(s: string): number {
+  let h = 0;
+  for (let i = 0; i < s.length; i++) h = (h * 31 + s.charCodeAt(i)) | 0;
+  return h;
+}
