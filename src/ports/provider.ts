@@ -30,6 +30,11 @@ export interface TurnRequest {
   readonly signal: AbortSignal;
   /** Streamed output; the runtime turns it into `turn:output` events. */
   readonly onChunk: (chunk: ProviderChunk) => void;
+  /**
+   * Called once with the process group id when the provider starts a child process group, so the
+   * runtime can record it with the turn and a janitor can reap the group after a kernel crash.
+   */
+  readonly onProcessGroup?: (pgid: number) => void;
 }
 
 /**
