@@ -1,0 +1,156 @@
+import type Database from 'better-sqlite3';
+import { checkpointRecord } from '../../core/lane-lease/compact.js';
+import { readJournal } from '../../core/lane-lease/codec.js';
+import { effectOf, replay, type LaneEffect } from '../../core/lane-lease/replay.js';
+import { LaneJournalCorruptError, LaneJournalNotEmptyError } from '../../errors.js';
+import type { LaneJournalRead, LaneRecord, LaneState, LiveLease } from '../../model/lane.js';
+import type { LaneCommitted, LaneCompacted, LaneDecide, LaneStore, LaneView } from '../../ports/lane-store.js';
+import { checkedRecord } from '../memory/lane-store.js';
+import type { WriteBatcher } from './write-batcher.js';
+import { journalParams, leaseOfRow, leaseParams, rawRecordOfRow, type JournalRow, type LeaseRow } from './lane-rows.js';
+
+/**
+ * The SQLite lane store. Every write runs in a `BEGIN IMMEDIATE` transaction: it takes the
+ * database's write lock before reading, so the read -> decide -> append of concurrent processes
+ * serialize (a waiting writer blocks up to the busy timeout). The appended records are applied to
+ * `lane_leases` / `lane_generations` in the same transaction, with the same effects `replay` uses.
+ *
+ * With a `batcher`, `transact` calls made in the same turn of the event loop share one such
+ * transaction (one sync), each in its own SAVEPOINT and deciding on the view left by the ones
+ * before it; each promise resolves only after the COMMIT. Compaction and import always run alone.
+ */
+export function sqliteLaneStore(db: Database.Database, where = 'sqlite', batcher?: WriteBatcher): LaneStore {
+  const q = {
+    leases: db.prepare('SELECT * FROM lane_leases ORDER BY id'),
+    generation: db.prepare('SELECT generation FROM lane_generations WHERE lane = ?').pluck(),
+    generations: db.prepare('SELECT lane, generation FROM lane_generations ORDER BY lane'),
+    lastSeq: db.prepare('SELECT coalesce(max(seq), 0) FROM lane_journal').pluck(),
+    count: db.prepare('SELECT count(*) FROM lane_journal').pluck(),
+    insertRecord: db.prepare(
+      `INSERT INTO lane_journal (seq, op, at, lane, lease, holder, kind, tree, mode, ttl_minutes, generation, host, pid, run_id, reason, detail)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    allRecords: db.prepare('SELECT * FROM lane_journal ORDER BY seq'),
+    recordsSince: db.prepare('SELECT * FROM lane_journal WHERE seq >= (SELECT min(seq) FROM lane_journal WHERE at >= ?) ORDER BY seq'),
+    deleteRecords: db.prepare('DELETE FROM lane_journal'),
+    insertLease: db.prepare(
+      `INSERT OR REPLACE INTO lane_leases (id, lane, kind, tree, mode, holder, host, pid, run_id, ttl_minutes, generation, acquired_at, beat_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    setGeneration: db.prepare('INSERT INTO lane_generations (lane, generation) VALUES (?, ?) ON CONFLICT (lane) DO UPDATE SET generation = excluded.generation'),
+    deleteLease: db.prepare('DELETE FROM lane_leases WHERE id = ?'),
+    beat: db.prepare('UPDATE lane_leases SET beat_at = ? WHERE id = ?'),
+    adopt: db.prepare('UPDATE lane_leases SET holder = ?, host = ?, pid = ?, beat_at = ? WHERE id = ?'),
+    clearLeases: db.prepare('DELETE FROM lane_leases'),
+    clearGenerations: db.prepare('DELETE FROM lane_generations'),
+  };
+
+  const apply = (effect: LaneEffect): void => {
+    switch (effect.kind) {
+      case 'insert':
+        q.insertLease.run(...leaseParams(effect.lease));
+        q.setGeneration.run(effect.lease.lane, effect.lease.generation);
+        return;
+      case 'delete':
+        q.deleteLease.run(effect.id);
+        return;
+      case 'beat':
+        q.beat.run(effect.at, effect.id);
+        return;
+      case 'adopt':
+        q.adopt.run(effect.holder, effect.host, effect.pid, effect.at, effect.id);
+        return;
+      case 'reset':
+        q.clearLeases.run();
+        q.clearGenerations.run();
+        for (const lease of effect.snapshot.leases) q.insertLease.run(...leaseParams(lease));
+        for (const [lane, generation] of Object.entries(effect.snapshot.generations)) q.setGeneration.run(lane, generation);
+        return;
+      case 'none':
+        return;
+    }
+  };
+
+  const append = (record: LaneRecord): void => {
+    q.insertRecord.run(...journalParams(record));
+    apply(effectOf(record));
+  };
+
+  const readRows = (rows: JournalRow[]): LaneJournalRead => {
+    const read = readJournal(rows.map((row) => ({ position: row.seq, raw: () => rawRecordOfRow(row) })));
+    if (!read.ok) throw new LaneJournalCorruptError(where, read.position, read.seq ?? read.position, read.problem);
+    return { records: read.records, torn: read.torn };
+  };
+
+  const transactBody = <T>(decide: LaneDecide<T>): LaneCommitted<T> => {
+    let leases: LiveLease[] | undefined;
+    let lastSeq = q.lastSeq.get() as number;
+    const view: LaneView = {
+      get leases() {
+        leases ??= (q.leases.all() as LeaseRow[]).map(leaseOfRow);
+        return leases;
+      },
+      lastSeq,
+      generation: (lane) => q.generation.get(lane) as number | undefined,
+    };
+    const decision = decide(view);
+    const appended: LaneRecord[] = [];
+    for (const draft of decision.append) {
+      const record = checkedRecord({ ...draft, seq: ++lastSeq });
+      append(record);
+      appended.push(record);
+    }
+    return { value: decision.value, appended };
+  };
+  const transactAlone = db.transaction(transactBody);
+
+  const readState = db.transaction((): LaneState => ({
+    leases: (q.leases.all() as LeaseRow[]).map(leaseOfRow),
+    generations: Object.fromEntries((q.generations.all() as { lane: string; generation: number }[]).map((g) => [g.lane, g.generation])),
+    lastSeq: q.lastSeq.get() as number,
+  }));
+
+  const compactTx = db.transaction((): LaneCompacted => {
+    const rows = q.allRecords.all() as JournalRow[];
+    const { records } = readRows(rows);
+    const watermark = rows.at(-1)?.seq ?? 0;
+    if (rows.length === 0) return { recordsBefore: 0, recordsAfter: 0, watermark: 0 };
+    // The watermark is the highest stored seq, a torn last record's included, so no seq is reused.
+    const checkpoint = checkpointRecord({ ...replay(records), lastSeq: watermark }, records.at(-1)?.at ?? 0);
+    q.deleteRecords.run();
+    append(checkpoint);
+    return { recordsBefore: rows.length, recordsAfter: 1, watermark };
+  });
+
+  const importTx = db.transaction((records: readonly LaneRecord[]): { imported: number } => {
+    const existing = q.count.get() as number;
+    if (existing > 0) throw new LaneJournalNotEmptyError(where, existing);
+    const checked = records.map(checkedRecord);
+    for (const record of checked) q.insertRecord.run(...journalParams(record));
+    const state = replay(checked);
+    apply({ kind: 'reset', snapshot: state });
+    return { imported: checked.length };
+  });
+
+  return {
+    async transact<T>(decide: LaneDecide<T>): Promise<LaneCommitted<T>> {
+      if (batcher !== undefined) return batcher.write(() => transactBody(decide));
+      return transactAlone.immediate(decide) as LaneCommitted<T>;
+    },
+    async state(): Promise<LaneState> {
+      return readState();
+    },
+    async journal(options?: { sinceAt?: number }): Promise<LaneJournalRead> {
+      const rows = (options?.sinceAt === undefined ? q.allRecords.all() : q.recordsSince.all(options.sinceAt)) as JournalRow[];
+      const read = readRows(rows);
+      const since = options?.sinceAt;
+      return since === undefined ? read : { records: read.records.filter((r) => r.at >= since), torn: read.torn };
+    },
+    async compact(): Promise<LaneCompacted> {
+      return compactTx.immediate();
+    },
+    async importJournal(records: readonly LaneRecord[]): Promise<{ imported: number }> {
+      return importTx.immediate(records);
+    },
+  };
+}
