@@ -1,0 +1,12 @@
+/** Where a CLI verb writes, and where it runs. Verbs never touch process.* directly. */
+export interface CliIo {
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+  readonly cwd: string;
+}
+
+/** Exit codes shared by every verb. */
+export const EXIT = { ok: 0, failure: 1, usage: 2, refusedOrNoMatch: 3 } as const;
+
+/** The project's SQLite file when `--db` is not given. */
+export const DEFAULT_DB = '.holdfast/state.db';

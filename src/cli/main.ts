@@ -1,0 +1,41 @@
+import { HoldfastError } from '../errors.js';
+import { EXIT, type CliIo } from './cli-io.js';
+import { runLaneCommand } from './lane-command.js';
+import { runRunsCommand } from './runs-command.js';
+
+const USAGE = `usage: holdfast <verb> [options]
+
+verbs:
+  runs      list runs in a holdfast database        (holdfast runs --help)
+  run ID    show one run and its step journal
+  lane      lane leases over path trees              (holdfast lane --help)
+
+every verb takes --db PATH (default .holdfast/state.db) and --json.
+exit codes: 0 done, 1 failure, 2 usage error, 3 refused or nothing matched.`;
+
+/** Entry point of the `holdfast` command: dispatches to one verb and returns the exit code. */
+export async function main(argv: string[], io: CliIo): Promise<number> {
+  const [verb, ...rest] = argv;
+  try {
+    switch (verb) {
+      case 'lane':
+        return await runLaneCommand(rest, io);
+      case 'runs':
+      case 'run':
+        return await runRunsCommand(verb, rest, io);
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        io.stdout(`${USAGE}\n`);
+        return verb === undefined ? EXIT.usage : EXIT.ok;
+      default:
+        io.stderr(`holdfast: unknown verb "${verb}"\n${USAGE}\n`);
+        return EXIT.usage;
+    }
+  } catch (error) {
+    const message = error instanceof HoldfastError ? `${error.code}: ${error.message}` : String(error);
+    io.stderr(`holdfast ${verb}: ${message}\n`);
+    return EXIT.failure;
+  }
+}
