@@ -16,12 +16,14 @@ export interface MailboxEntry {
   readonly status: RunStatus;
   readonly priority: Priority;
   readonly seq: number;
+  readonly parked: boolean;
 }
 
 /**
- * Mailbox order of a key (K4): a run already `running` (left in flight, resumed first so one key
- * never has two runs started), then urgent before normal before background, FIFO (by seq) within
- * a priority. Returns the next entry to claim, or undefined when nothing is pending.
+ * Mailbox order of a key (K4, K6): a run already `running` (left in flight, resumed first so one
+ * key never has two runs started), then every urgent run (the whole urgent burst), then runs
+ * parked by `steal` (the interrupted worker gets its turn back before other work), then normal
+ * before background; FIFO (by seq) within each. Returns the next entry to claim, if any.
  */
 export function nextInMailbox<T extends MailboxEntry>(entries: readonly T[]): T | undefined {
   let best: T | undefined;
@@ -35,6 +37,10 @@ export function nextInMailbox<T extends MailboxEntry>(entries: readonly T[]): T 
 export function compareMailbox(a: MailboxEntry, b: MailboxEntry): number {
   const inFlight = Number(b.status === 'running') - Number(a.status === 'running');
   if (inFlight !== 0) return inFlight;
+  const urgent = Number(b.priority === 'urgent') - Number(a.priority === 'urgent');
+  if (urgent !== 0) return urgent;
+  const parked = Number(b.parked) - Number(a.parked);
+  if (parked !== 0) return parked;
   const rank = priorityRank(a.priority) - priorityRank(b.priority);
   return rank !== 0 ? rank : a.seq - b.seq;
 }

@@ -18,6 +18,30 @@ export type TerminalStatus = Extract<RunStatus, 'completed' | 'failed' | 'cancel
 export const PREEMPT_KINDS = ['steal', 'abort-keep', 'abort-drop'] as const;
 export type PreemptKind = (typeof PREEMPT_KINDS)[number];
 
+/** How `kernel.cancel` stops a run: requeue it (keep) or end it `cancelled` (drop). */
+export type CancelMode = Extract<PreemptKind, 'abort-keep' | 'abort-drop'>;
+
+/**
+ * Where a run parked by `steal` stopped: the journal position of the interrupted provider turn
+ * and what is needed to re-issue it with the same provider session (K6).
+ */
+export interface ParkedFrame {
+  readonly runId: RunId;
+  readonly key: Key;
+  readonly epoch: Epoch;
+  /** Journal position to resume at: the interrupted turn's seq (or the next step's). */
+  readonly turnSeq: number;
+  /** The attempt of the run when it was interrupted. */
+  readonly attempt: number;
+  /** The interrupted turn, or null when the run was parked between turns. */
+  readonly provider: string | null;
+  readonly input: Json | null;
+  readonly sessionId: string | null;
+  /** The urgent run that caused the park. */
+  readonly parkedBy: RunId | null;
+  readonly parkedAt: Millis;
+}
+
 /** A failure recorded on a run: a stable code plus a human sentence. */
 export interface RunError {
   readonly code: string;
@@ -46,6 +70,10 @@ export interface RunRecord {
   readonly error: RunError | undefined;
   /** Epoch of the owner that last claimed the run. */
   readonly epoch: Epoch | null;
+  /** Parked by `steal`: it has a frame and resumes after the urgent burst, before normal work. */
+  readonly parked: boolean;
+  /** An operator asked to cancel it (`kernel.cancel`); applied by the owning runtime. */
+  readonly cancelRequested: CancelMode | null;
   readonly createdAt: Millis;
   readonly startedAt: Millis | null;
   readonly finishedAt: Millis | null;

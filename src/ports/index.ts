@@ -4,3 +4,4 @@ export type * from './lane-store.js';
 export type { Provider, ProviderChunk, TurnIdentity, TurnRequest } from './provider.js';
 export type { Logger } from './logger.js';
 export { silentLogger } from './logger.js';
+export type { WakeListener, WakeMessage, WakeTransport } from './wake.js';

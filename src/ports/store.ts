@@ -1,6 +1,6 @@
 import type {
-  Epoch, Json, Key, Millis, OwnerLease, PreemptKind, Priority, RunError, RunId, RunRecord,
-  RunStatus, StepRecord, TerminalStatus,
+  CancelMode, Epoch, Json, Key, Millis, OwnerLease, ParkedFrame, PreemptKind, Priority, RunError, RunId,
+  RunRecord, RunStatus, StepRecord, TerminalStatus,
 } from '../model/index.js';
 import type { LaneStore } from './lane-store.js';
 
@@ -18,6 +18,13 @@ import type { LaneStore } from './lane-store.js';
 export interface Store {
   /** What this store is, for logs and errors (`sqlite:/path/state.db`, `memory`). */
   readonly description: string;
+
+  /**
+   * Optional capability: a directory on this host shared by every process using the store (the
+   * SQLite file's directory). Kernels put their wake sockets there. Absent for stores that are
+   * not shared through the local file system.
+   */
+  readonly localDirectory?: string;
 
   /**
    * Records a command durably. Idempotent on `idempotencyKey`, forever: a second call with the
@@ -61,23 +68,51 @@ export interface Store {
   getOwner(key: Key): Promise<OwnerLease | undefined>;
 
   /**
-   * Fenced. Claims the key's next run: a run already `running` (left in flight by a dead owner or
-   * by this owner before a restart) first, else the queued run with the best priority and the
-   * lowest seq. Marks it running, counts an attempt, and returns it with its committed steps.
+   * Fenced. Claims the key's next run in mailbox order (see core/mailbox): a run left `running`
+   * first, then urgent, then parked, then normal, then background, FIFO within each. Marks it
+   * running, counts an attempt, and returns it with its committed steps and its parked frame.
    */
   claimNext(request: ClaimNext): Promise<ClaimedRun | undefined>;
 
   /**
-   * Fenced. Appends a committed step to a run's journal. If the process dies before the promise
-   * resolves, the step is not committed and will run again on recovery.
+   * Fenced. Appends a committed step (or provider turn) to a run's journal; committing at or past
+   * a parked frame's position removes the frame. If the process dies before the promise resolves,
+   * the step is not committed and runs again on recovery.
    */
   commitStep(request: CommitStep): Promise<StepRecord>;
 
-  /** Fenced. Ends a run with a terminal status and its result or error. */
+  /** Fenced. Ends a run with a terminal status and its result or error; removes its frame. */
   finishRun(request: FinishRun): Promise<RunRecord>;
 
-  /** Fenced. Puts a running run back in the queue (its committed steps are kept). */
+  /**
+   * Fenced. Puts a running run back in the queue (its committed steps are kept; a pending
+   * `abort-keep` cancel request is thereby satisfied and cleared).
+   */
   requeueRun(request: Fence & { runId: RunId }): Promise<void>;
+
+  /**
+   * Fenced. Parks a running run (`steal`): writes its frame and puts it back in the queue, marked
+   * parked, in one transaction. A crash before it commits leaves the run `running`, recovered
+   * from its last committed step; after it, the run resumes from the frame once the urgent burst
+   * has drained.
+   */
+  parkRun(request: Fence & { readonly frame: ParkedFrame }): Promise<void>;
+
+  /**
+   * Fenced. Ends `cancelled` (error OPERATOR_CANCEL) every queued run of the key whose cancel was
+   * requested with `abort-drop`, and returns them.
+   */
+  dropCancelled(fence: Fence & { readonly now: Millis }): Promise<RunRecord[]>;
+
+  /** The oldest queued urgent run of a key: the durable demand that preemption acts on (K5). */
+  peekUrgent(key: Key): Promise<RunRecord | undefined>;
+
+  /**
+   * Unfenced (operators may call it from anywhere). Records a cancel request on a queued or
+   * running run and returns the run; returns it unchanged if it already ended, undefined if it
+   * does not exist. The owning runtime applies the request when told, or at its next claim.
+   */
+  requestCancel(request: { readonly runId: RunId; readonly mode: CancelMode }): Promise<RunRecord | undefined>;
 
   /** The lane-lease journal (L1–L9). */
   readonly lanes: LaneStore;
@@ -142,9 +177,13 @@ export interface ClaimNext extends Fence {
   readonly now: Millis;
 }
 
+/** The error recorded on a run an operator dropped. */
+export const OPERATOR_CANCEL: RunError = { code: 'cancelled', message: 'cancelled by an operator (kernel.cancel, mode abort-drop)' };
+
 export interface ClaimedRun {
   readonly run: RunRecord;
   readonly steps: StepRecord[];
+  readonly frame: ParkedFrame | undefined;
 }
 
 export interface CommitStep extends Fence {

@@ -1,4 +1,5 @@
-import type { Epoch, Json, Key, Priority, RunError, RunId } from '../model/index.js';
+import type { Epoch, Json, Key, PreemptKind, Priority, RunError, RunId } from '../model/index.js';
+import type { ProviderChunk } from '../ports/provider.js';
 
 /** Everything the kernel reports, by event name. Tests await these instead of sleeping. */
 export interface KernelEvents {
@@ -8,8 +9,25 @@ export interface KernelEvents {
   'run:completed': { runId: RunId; key: Key; result: Json };
   'run:failed': { runId: RunId; key: Key; error: RunError };
   'run:cancelled': { runId: RunId; key: Key; error: RunError };
-  /** A run was put back in the queue unfinished (kernel stop, ownership lost, abort-keep). */
+  /** A run was put back in the queue unfinished (kernel stop, abort-keep, operator cancel keep). */
   'run:requeued': { runId: RunId; key: Key; reason: string };
+  /** The runtime decided to interrupt the active run (K5); `by` is the urgent run or `operator`. */
+  'run:interrupted': { runId: RunId; key: Key; kind: PreemptKind; by: string };
+  /** A run was parked by `steal` with its frame; it resumes after the urgent burst. */
+  'run:parked': { runId: RunId; key: Key; turnSeq: number; by: string };
+  /** A parked run was claimed again and continues from its frame. */
+  'run:resumed': { runId: RunId; key: Key; turnSeq: number };
+  'turn:started': { runId: RunId; key: Key; seq: number; provider: string; attempt: number; sessionId: string; interrupted: boolean };
+  /** The provider started a child process group for the turn (recorded for operators and reaping). */
+  'turn:process': { runId: RunId; key: Key; seq: number; pgid: number };
+  'turn:output': { runId: RunId; key: Key; seq: number; chunk: ProviderChunk };
+  'turn:completed': { runId: RunId; key: Key; seq: number; provider: string };
+  /** The turn observed its interruption and the run unwinds now, without waiting for the provider. */
+  'turn:preempted': { runId: RunId; key: Key; seq: number; provider: string; reason: string };
+  /** The interrupted provider has settled (for a child process: its whole group is gone). */
+  'turn:aborted': { runId: RunId; key: Key; seq: number; provider: string };
+  /** A provider answered after its turn was interrupted: discarded, never committed (K7). */
+  'turn:late-result': { runId: RunId; key: Key; seq: number; provider: string; attempt: number };
   'owner:acquired': { key: Key; epoch: Epoch };
   'owner:released': { key: Key; epoch: Epoch };
   'owner:lost': { key: Key; epoch: Epoch };

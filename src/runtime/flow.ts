@@ -26,6 +26,30 @@ export interface FlowContext {
    * is journaled as `null`; anything that is not plain JSON fails the run (`invalid_step_result`).
    */
   step<T>(name: string, fn: () => Promise<T> | T): Promise<T extends undefined | void ? null : T>;
+
+  /**
+   * Runs one provider turn (an agent CLI, an LLM stream) under a signal the runtime owns, streams
+   * its output as `turn:output` events, and journals its JSON result like a step (D2).
+   *
+   * - Urgent work for the key interrupts the turn at once (K5): the provider is aborted (a child
+   *   process group is killed) and the flow unwinds without waiting for it. With `steal` the run is
+   *   parked and, after the urgent burst, re-issues this turn with the same session id and
+   *   `interrupted: true`; with `abort-keep` it re-runs from its last committed step; with
+   *   `abort-drop` it ends `cancelled`.
+   * - Process dies during the turn: the turn is not committed and is issued again on recovery.
+   * - A result that arrives after the interruption is discarded (`turn:late-result`, K7).
+   * - A turn never starts while urgent demand is pending for the key.
+   *
+   * The session id defaults to the run id, so every turn of a run continues one provider session.
+   */
+  turn<T = Json>(provider: string, input: Json, options?: TurnOptions): Promise<T>;
+}
+
+export interface TurnOptions {
+  /** Provider session identity (default: the run id). */
+  readonly session?: string;
+  /** Journal name of the turn (default `turn:<provider>`). */
+  readonly name?: string;
 }
 
 /**

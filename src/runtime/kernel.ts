@@ -1,7 +1,10 @@
 import { isLeaseLive } from '../core/owner-lease.js';
 import { formatOwnerId, isOwnerProvablyDead } from '../core/owner-id.js';
-import { InvalidInputError, KernelStateError } from '../errors.js';
-import type { Json, OwnerLease, RunId, RunRecord, StepRecord } from '../model/index.js';
+import { HoldfastError, InvalidInputError, KernelStateError } from '../errors.js';
+import { PREEMPT_KINDS, type CancelMode, type Json, type OwnerLease, type RunId, type RunRecord, type RunStatus, type StepRecord } from '../model/index.js';
+import type { Provider } from '../ports/provider.js';
+import type { WakeListener, WakeMessage, WakeTransport } from '../ports/wake.js';
+import { unixSocketWake } from '../platform/unix-socket-wake.js';
 import type { Clock, Random, TimerHandle } from '../ports/clock.js';
 import { silentLogger, type Logger } from '../ports/logger.js';
 import type { Store } from '../ports/store.js';
@@ -9,7 +12,7 @@ import { currentProcess, probeProcessAlive } from '../platform/process-liveness.
 import { systemClock, systemRandom } from '../platform/system-clock.js';
 import { KernelEventEmitter, type KernelEventName, type KernelEvents } from './events.js';
 import type { Flow } from './flow.js';
-import { KeyRuntime } from './key-runtime.js';
+import { KeyRuntime, type Notice } from './key-runtime.js';
 import { makeRunHandle, type RunHandle } from './run-handle.js';
 import { Slots } from './slots.js';
 import { validateSubmit, type SubmitOptions } from './submit-command.js';
@@ -18,6 +21,8 @@ export interface KernelOptions {
   readonly store: Store;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- flows of any input/output types
   readonly flows: readonly Flow<any, unknown>[];
+  /** Providers that flows reach with `ctx.turn(name, ...)`. */
+  readonly providers?: Readonly<Record<string, Provider>>;
   readonly clock?: Clock;
   readonly random?: Random;
   readonly logger?: Logger;
@@ -25,8 +30,16 @@ export interface KernelOptions {
   readonly concurrency?: number;
   /** Owner lease length; renewed every third of it while the kernel lives (default 15 000 ms). */
   readonly ownerTtlMs?: number;
-  /** Safety-net scan for work this kernel was not told about (default 2 000 ms). */
+  /**
+   * Safety-net scan for work this kernel was not told about (default 2 000 ms). Submits and
+   * preemption reach an owner through `wake`, not through this poll.
+   */
   readonly pollIntervalMs?: number;
+  /**
+   * How other processes wake this kernel and how it wakes them (K2). Default: unix sockets in the
+   * store's `localDirectory` when it has one (SQLite), none otherwise. `null` turns it off.
+   */
+  readonly wake?: WakeTransport | null;
   /** Host identity and liveness probe, for taking over keys of dead local owners at once. */
   readonly host?: { readonly name: string; readonly pid: number; readonly isAlive: (pid: number) => boolean };
 }
@@ -53,6 +66,14 @@ export interface Kernel {
   /** A handle for an existing run (for example after a restart). */
   handle<O = unknown>(runId: RunId): RunHandle<O>;
   getRun(runId: RunId): Promise<RunView | undefined>;
+  /**
+   * Stops a run for an operator. The request is recorded durably first, then the owning runtime
+   * (here or in another process) is told: an active run is interrupted at once, a queued one is
+   * dropped at the owner's next claim. `abort-drop` (default) ends it `cancelled`; `abort-keep`
+   * interrupts it and puts it back in the queue. A run that already ended is left as it is.
+   * Returns the run's status after the request was recorded.
+   */
+  cancel(runId: RunId, options?: { readonly mode?: CancelMode }): Promise<RunStatus>;
   on<E extends KernelEventName>(name: E, listener: (event: KernelEvents[E]) => void): () => void;
   once<E extends KernelEventName>(name: E, predicate?: (event: KernelEvents[E]) => boolean): Promise<KernelEvents[E]>;
 }
@@ -74,6 +95,7 @@ class KernelHost implements Kernel {
   private readonly logger: Logger;
   private readonly events = new KernelEventEmitter();
   private readonly flows = new Map<string, Flow>();
+  private readonly providers = new Map<string, Provider>();
   private readonly slots: Slots;
   private readonly ttlMs: number;
   private readonly pollMs: number;
@@ -81,6 +103,8 @@ class KernelHost implements Kernel {
   private readonly runtimes = new Map<string, KeyRuntime>();
   private readonly acquiring = new Map<string, { again: boolean }>();
   private readonly timers: TimerHandle[] = [];
+  private readonly wake: WakeTransport | null;
+  private listener: WakeListener | undefined;
   private state: 'created' | 'started' | 'stopping' | 'stopped' = 'created';
 
   constructor(options: KernelOptions) {
@@ -95,12 +119,17 @@ class KernelHost implements Kernel {
       }
       this.flows.set(flow.name, flow);
     }
+    for (const [name, provider] of Object.entries(options.providers ?? {})) {
+      if (!provider || typeof provider.runTurn !== 'function') throw new InvalidInputError(`provider "${name}" has no runTurn function; pass execProvider(...), fakeProvider(...) or your own Provider`, 'invalid_provider');
+      this.providers.set(name, provider);
+    }
     const concurrency = options.concurrency ?? 16;
     if (!Number.isInteger(concurrency) || concurrency < 1) throw new InvalidInputError(`concurrency must be a positive integer, got ${concurrency}`);
     this.slots = new Slots(concurrency);
     this.ttlMs = options.ownerTtlMs ?? 15_000;
     this.pollMs = options.pollIntervalMs ?? 2_000;
     if (!(this.ttlMs > 0) || !(this.pollMs > 0)) throw new InvalidInputError('ownerTtlMs and pollIntervalMs must be positive numbers of milliseconds');
+    this.wake = options.wake !== undefined ? options.wake : this.store.localDirectory ? unixSocketWake({ dir: this.store.localDirectory }) : null;
     const proc = currentProcess();
     this.host = options.host ?? { name: proc.host, pid: proc.pid, isAlive: (pid) => probeProcessAlive(pid) !== false };
     this.ownerId = formatOwnerId(this.host.name, this.host.pid, this.random.uuid());
@@ -109,6 +138,7 @@ class KernelHost implements Kernel {
   async start(): Promise<void> {
     if (this.state !== 'created') throw new KernelStateError(`kernel.start() called on a ${this.state} kernel; create a new kernel instead`);
     this.state = 'started';
+    if (this.wake) this.listener = await this.wake.listen((message) => this.onWake(message));
     this.schedule(Math.max(1, Math.floor(this.ttlMs / 3)), () => this.renewLeases());
     this.schedule(this.pollMs, () => this.scan());
     await this.scan();
@@ -119,6 +149,7 @@ class KernelHost implements Kernel {
     this.state = 'stopping';
     for (const timer of this.timers) timer.cancel();
     await Promise.all([...this.runtimes.values()].map((rt) => rt.stop('kernel stopping')));
+    await this.listener?.close();
     this.state = 'stopped';
   }
 
@@ -131,7 +162,7 @@ class KernelHost implements Kernel {
     });
     if (created) {
       this.events.emit('run:queued', { runId: run.id, key: run.key, flow: run.flow, priority: run.priority });
-      this.dispatch(run.key);
+      this.dispatch(run.key, { urgent: run.priority === 'urgent' });
     }
     return makeRunHandle<O>(run.id, created, this.store, this.events, this.clock, this.pollMs);
   }
@@ -145,6 +176,17 @@ class KernelHost implements Kernel {
     return run && { ...run, steps: await this.store.getSteps(runId) };
   }
 
+  async cancel(runId: RunId, options: { mode?: CancelMode } = {}): Promise<RunStatus> {
+    const mode = options.mode ?? 'abort-drop';
+    if (mode !== 'abort-drop' && mode !== 'abort-keep') {
+      throw new InvalidInputError(`cancel mode must be abort-drop or abort-keep, got ${JSON.stringify(mode)}${PREEMPT_KINDS.includes(mode) ? ' (steal parks a run for urgent work; it is not a cancel)' : ''}`, 'invalid_cancel_mode');
+    }
+    const run = await this.store.requestCancel({ runId, mode });
+    if (!run) throw new HoldfastError('run_not_found', `no run with id ${runId} in ${this.store.description}`);
+    if (run.status === 'queued' || run.status === 'running') this.dispatch(run.key, { cancelRunId: run.id });
+    return run.status;
+  }
+
   on<E extends KernelEventName>(name: E, listener: (event: KernelEvents[E]) => void): () => void {
     return this.events.on(name, listener);
   }
@@ -153,11 +195,18 @@ class KernelHost implements Kernel {
     return this.events.once(name, predicate);
   }
 
-  /** Makes sure someone serves `key`: wakes our runtime, or tries to take the lease. */
-  private dispatch(key: string, owner?: OwnerLease): void {
-    if (this.state !== 'started') return;
+  /**
+   * Makes sure someone serves `key`: notifies our runtime, or tries to take the lease, or, when
+   * another process owns the key (or this kernel was never started and only submits), signals
+   * that owner over the wake channel. Always called after the durable write it is about.
+   */
+  private dispatch(key: string, notice: Notice = {}, owner?: OwnerLease): void {
+    if (this.state !== 'started') {
+      if (this.state === 'created') void this.signalOwner(key, notice);
+      return;
+    }
     const runtime = this.runtimes.get(key);
-    if (runtime) return runtime.wake();
+    if (runtime) return runtime.notify(notice);
     const inFlight = this.acquiring.get(key);
     if (inFlight) {
       inFlight.again = true;
@@ -167,27 +216,45 @@ class KernelHost implements Kernel {
     this.acquiring.set(key, attempt);
     const takeOverFrom = owner?.ownerId && isOwnerProvablyDead(owner.ownerId, this.host.name, this.host.isAlive) ? owner.ownerId : undefined;
     this.store
-      .acquireOwner({ key, ownerId: this.ownerId, now: this.clock.now(), ttlMs: this.ttlMs, channel: null, takeOverFrom })
+      .acquireOwner({ key, ownerId: this.ownerId, now: this.clock.now(), ttlMs: this.ttlMs, channel: this.listener?.address ?? null, takeOverFrom })
       .then((lease) => {
         this.acquiring.delete(key);
-        if (!lease) return;
+        if (!lease) return this.signalOwner(key, notice);
         if (this.state !== 'started') {
           void this.store.releaseOwner({ key, ownerId: this.ownerId, epoch: lease.epoch });
           return;
         }
         this.events.emit('owner:acquired', { key, epoch: lease.epoch });
         const rt = new KeyRuntime(lease, {
-          store: this.store, clock: this.clock, events: this.events, flows: this.flows, slots: this.slots, logger: this.logger,
+          store: this.store, clock: this.clock, events: this.events, flows: this.flows, providers: this.providers, slots: this.slots, logger: this.logger,
           onExit: (done, rewake) => this.onRuntimeExit(done, rewake),
         });
         this.runtimes.set(key, rt);
         rt.start();
-        if (attempt.again) rt.wake();
+        if (attempt.again) rt.notify();
       })
       .catch((error: unknown) => {
         this.acquiring.delete(key);
         this.reportError(error, `acquiring key ${key}`);
       });
+  }
+
+  /** Tells the live owner of `key` in another process to look at the store now. */
+  private async signalOwner(key: string, notice: Notice): Promise<void> {
+    if (!this.wake || (!notice.urgent && notice.cancelRunId === undefined)) return;
+    try {
+      const owner = await this.store.getOwner(key);
+      if (!owner?.channel || owner.ownerId === this.ownerId || !isLeaseLive(owner, this.clock.now())) return;
+      const message: WakeMessage = notice.cancelRunId !== undefined ? { type: 'cancel', key, runId: notice.cancelRunId } : { type: 'wake', key, urgent: true };
+      const delivered = await this.wake.send(owner.channel, message);
+      if (!delivered) this.logger.warn('holdfast: wake message not delivered; the owner will see the work at its next poll', { key, channel: owner.channel });
+    } catch (error) {
+      this.reportError(error, `signalling the owner of ${key}`);
+    }
+  }
+
+  private onWake(message: WakeMessage): void {
+    this.dispatch(message.key, message.type === 'cancel' ? { cancelRunId: message.runId } : { urgent: message.urgent });
   }
 
   private onRuntimeExit(runtime: KeyRuntime, rewake: boolean): void {
@@ -205,7 +272,7 @@ class KernelHost implements Kernel {
         const owner = work.owner;
         const free = !isLeaseLive(owner, now) || owner?.ownerId === this.ownerId;
         const dead = owner?.ownerId != null && isOwnerProvablyDead(owner.ownerId, this.host.name, this.host.isAlive);
-        if (free || dead) this.dispatch(work.key, owner);
+        if (free || dead) this.dispatch(work.key, {}, owner);
       }
     } catch (error) {
       this.reportError(error, 'scanning for work');

@@ -163,6 +163,89 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
       await store.close();
     });
 
+    it('park: the frame is kept, the urgent burst goes first, the parked run before older normal work', async () => {
+      const store = await makeStore();
+      await store.enqueue(command({ id: 'older-normal' }));
+      await store.enqueue(command({ id: 'worker', priority: 'background' }));
+      const fence = await own(store);
+      // Claim the background worker by finishing the older normal run first.
+      const first = await store.claimNext({ ...fence, now: 1 });
+      expect(first?.run.id).toBe('older-normal');
+      await store.requeueRun({ ...fence, runId: 'older-normal' });
+      await store.enqueue(command({ id: 'later-normal' }));
+      // Pretend the worker is active and gets stolen by two urgent commands.
+      const worker = (await store.listRuns({})).find((r) => r.id === 'worker')!;
+      expect(worker.status).toBe('queued');
+      await store.finishRun({ ...fence, runId: 'older-normal', status: 'completed', now: 2 }).catch(() => undefined);
+      const claimedWorker = await store.claimNext({ ...fence, now: 3 });
+      expect(claimedWorker?.run.id).toBe('later-normal');
+      await store.finishRun({ ...fence, runId: 'later-normal', status: 'completed', now: 3 });
+      const w = await store.claimNext({ ...fence, now: 4 });
+      expect(w?.run.id).toBe('worker');
+      await store.commitStep({ ...fence, runId: 'worker', seq: 0, name: 'plan', result: 'p', now: 4 });
+      await store.enqueue(command({ id: 'u1', priority: 'urgent', preempt: 'steal' }));
+      await store.enqueue(command({ id: 'n3' }));
+      expect((await store.peekUrgent('repo:a'))?.id).toBe('u1');
+      const frame = { runId: 'worker', key: 'repo:a', epoch: fence.epoch, turnSeq: 1, attempt: 1, provider: 'agent', input: { prompt: 'x' }, sessionId: 'sess-1', parkedBy: 'u1', parkedAt: 5 };
+      await store.parkRun({ ...fence, frame });
+      expect(await store.getRun('worker')).toMatchObject({ status: 'queued', parked: true });
+      await store.enqueue(command({ id: 'u2', priority: 'urgent' }));
+      const order: string[] = [];
+      for (;;) {
+        const c = await store.claimNext({ ...fence, now: 6 });
+        if (!c) break;
+        order.push(c.run.id);
+        if (c.run.id === 'worker') {
+          expect(c.frame).toEqual(frame);
+          expect(c.steps.map((st) => st.name)).toEqual(['plan']);
+          await store.commitStep({ ...fence, runId: 'worker', seq: 1, name: 'turn:agent', result: 'answer', now: 7 });
+          expect((await store.getRun('worker'))?.parked).toBe(false);
+        }
+        await store.finishRun({ ...fence, runId: c.run.id, status: 'completed', now: 8 });
+      }
+      expect(order).toEqual(['u1', 'u2', 'worker', 'n3']);
+      expect(await store.peekUrgent('repo:a')).toBeUndefined();
+      await store.close();
+    });
+
+    it('parking is fenced and only for a running run; finishing removes the frame', async () => {
+      const store = await makeStore();
+      await store.enqueue(command({ id: 'r' }));
+      const fence = await own(store);
+      const frame = { runId: 'r', key: 'repo:a', epoch: fence.epoch, turnSeq: 0, attempt: 1, provider: null, input: null, sessionId: null, parkedBy: null, parkedAt: 1 };
+      await expect(store.parkRun({ ...fence, frame })).rejects.toMatchObject({ code: 'run_not_running' });
+      await store.claimNext({ ...fence, now: 1 });
+      await expect(store.parkRun({ ...fence, epoch: fence.epoch + 1, frame })).rejects.toBeInstanceOf(StaleEpochError);
+      await store.parkRun({ ...fence, frame });
+      const again = await store.claimNext({ ...fence, now: 2 });
+      expect(again?.frame).toEqual(frame);
+      await store.finishRun({ ...fence, runId: 'r', status: 'cancelled', error: { code: 'preempted', message: 'dropped' }, now: 3 });
+      expect(await store.getRun('r')).toMatchObject({ status: 'cancelled', parked: false });
+      await store.close();
+    });
+
+    it('cancel requests: recorded unfenced, drop applied by the owner, keep cleared by requeue', async () => {
+      const store = await makeStore();
+      await store.enqueue(command({ id: 'q1' }));
+      await store.enqueue(command({ id: 'q2' }));
+      await store.enqueue(command({ id: 'done' }));
+      expect(await store.requestCancel({ runId: 'missing', mode: 'abort-drop' })).toBeUndefined();
+      expect((await store.requestCancel({ runId: 'q2', mode: 'abort-drop' }))?.cancelRequested).toBe('abort-drop');
+      const fence = await own(store);
+      const dropped = await store.dropCancelled({ ...fence, now: 5 });
+      expect(dropped.map((r) => [r.id, r.status, r.error?.code])).toEqual([['q2', 'cancelled', 'cancelled']]);
+      const c = await store.claimNext({ ...fence, now: 6 });
+      expect(c?.run.id).toBe('q1');
+      expect((await store.requestCancel({ runId: 'q1', mode: 'abort-keep' }))?.cancelRequested).toBe('abort-keep');
+      await store.requeueRun({ ...fence, runId: 'q1' });
+      expect(await store.getRun('q1')).toMatchObject({ status: 'queued', cancelRequested: null });
+      const q1 = await store.claimNext({ ...fence, now: 7 });
+      await store.finishRun({ ...fence, runId: q1!.run.id, status: 'completed', now: 8 });
+      expect((await store.requestCancel({ runId: 'q1', mode: 'abort-drop' }))?.status).toBe('completed');
+      expect((await store.getRun('q1'))?.cancelRequested).toBeNull();
+      await store.close();
+    });
+
     it('round-trips JSON values exactly, including null results and nested input', async () => {
       const store = await makeStore();
       const input = { s: 'é\u0000"', n: -1.5e-7, b: false, nil: null, arr: [1, [2, { deep: 'x' }]] };

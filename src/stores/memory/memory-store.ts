@@ -1,12 +1,13 @@
 import { nextInMailbox, priorityRank } from '../../core/mailbox.js';
 import { checkFence, decideAcquire } from '../../core/owner-lease.js';
 import { HoldfastError, StaleEpochError } from '../../errors.js';
-import type { OwnerLease, Priority, RunRecord, StepRecord } from '../../model/index.js';
+import type { CancelMode, OwnerLease, ParkedFrame, Priority, RunRecord, StepRecord } from '../../model/index.js';
 import type { LaneStore } from '../../ports/lane-store.js';
 import type {
   AcquireOwner, ClaimNext, ClaimedRun, CommitStep, EnqueueResult, Fence, FinishRun, KeyWork,
   NewCommand, RenewOwners, RunQuery, Store,
 } from '../../ports/store.js';
+import { OPERATOR_CANCEL } from '../../ports/store.js';
 import { memoryLaneStore } from './lane-store.js';
 
 /**
@@ -25,6 +26,7 @@ class MemoryStore implements Store {
   private readonly byIdem = new Map<string, string>();
   private readonly steps = new Map<string, StepRecord[]>();
   private readonly owners = new Map<string, OwnerLease>();
+  private readonly frames = new Map<string, ParkedFrame>();
   private seq = 0;
   private closed = false;
 
@@ -35,7 +37,7 @@ class MemoryStore implements Store {
     const run: RunRecord = {
       id: command.id, key: command.key, flow: command.flow, input: structuredClone(command.input),
       idempotencyKey: command.idempotencyKey, priority: command.priority, preempt: command.preempt,
-      seq: ++this.seq, status: 'queued', attempts: 0, result: undefined, error: undefined, epoch: null,
+      seq: ++this.seq, status: 'queued', attempts: 0, result: undefined, error: undefined, epoch: null, parked: false, cancelRequested: null,
       createdAt: command.now, startedAt: null, finishedAt: null,
     };
     this.runs.set(run.id, run);
@@ -116,7 +118,42 @@ class MemoryStore implements Store {
     if (!next) return undefined;
     const run: RunRecord = { ...next, status: 'running', attempts: next.attempts + 1, epoch: request.epoch, startedAt: next.startedAt ?? request.now };
     this.runs.set(run.id, run);
-    return { run: structuredClone(run), steps: structuredClone(this.steps.get(run.id) ?? []) };
+    const frame = this.frames.get(run.id);
+    return { run: structuredClone(run), steps: structuredClone(this.steps.get(run.id) ?? []), frame: frame && structuredClone(frame) };
+  }
+
+  async dropCancelled(request: Fence & { now: number }): Promise<RunRecord[]> {
+    this.fence(request);
+    const dropped: RunRecord[] = [];
+    for (const run of [...this.runs.values()].sort((a, b) => a.seq - b.seq)) {
+      if (run.key !== request.key || run.status !== 'queued' || run.cancelRequested !== 'abort-drop') continue;
+      const done: RunRecord = { ...run, status: 'cancelled', error: OPERATOR_CANCEL, finishedAt: request.now, parked: false };
+      this.runs.set(run.id, done);
+      this.frames.delete(run.id);
+      dropped.push(structuredClone(done));
+    }
+    return dropped;
+  }
+
+  async parkRun(request: Fence & { frame: ParkedFrame }): Promise<void> {
+    this.fence(request);
+    const run = this.runOfKey(request.frame.runId, request.key);
+    if (run.status !== 'running') throw new HoldfastError('run_not_running', `run ${run.id} is ${run.status}, not running; it cannot be parked`);
+    this.runs.set(run.id, { ...run, status: 'queued', parked: true });
+    this.frames.set(run.id, structuredClone(request.frame));
+  }
+
+  async peekUrgent(key: string): Promise<RunRecord | undefined> {
+    const urgent = [...this.runs.values()].filter((r) => r.key === key && r.status === 'queued' && r.priority === 'urgent').sort((a, b) => a.seq - b.seq)[0];
+    return urgent && structuredClone(urgent);
+  }
+
+  async requestCancel(request: { runId: string; mode: CancelMode }): Promise<RunRecord | undefined> {
+    this.open();
+    const run = this.runs.get(request.runId);
+    if (!run) return undefined;
+    if (run.status === 'queued' || run.status === 'running') this.runs.set(run.id, { ...run, cancelRequested: request.mode });
+    return structuredClone(this.runs.get(run.id));
   }
 
   async commitStep(request: CommitStep): Promise<StepRecord> {
@@ -134,6 +171,11 @@ class MemoryStore implements Store {
     journal.push(step);
     journal.sort((a, b) => a.seq - b.seq);
     this.steps.set(run.id, journal);
+    const frame = this.frames.get(run.id);
+    if (frame && frame.turnSeq <= request.seq) {
+      this.frames.delete(run.id);
+      this.runs.set(run.id, { ...run, parked: false });
+    }
     return structuredClone(step);
   }
 
@@ -145,16 +187,17 @@ class MemoryStore implements Store {
     }
     const finished: RunRecord = {
       ...run, status: request.status, result: request.result === undefined ? undefined : structuredClone(request.result),
-      error: request.error, finishedAt: request.now,
+      error: request.error, finishedAt: request.now, parked: false,
     };
     this.runs.set(run.id, finished);
+    this.frames.delete(run.id);
     return structuredClone(finished);
   }
 
   async requeueRun(request: Fence & { runId: string }): Promise<void> {
     this.fence(request);
     const run = this.runOfKey(request.runId, request.key);
-    if (run.status === 'running') this.runs.set(run.id, { ...run, status: 'queued' });
+    if (run.status === 'running') this.runs.set(run.id, { ...run, status: 'queued', cancelRequested: null });
   }
 
   async close(): Promise<void> {

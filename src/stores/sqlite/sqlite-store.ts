@@ -1,15 +1,17 @@
+import { dirname, resolve } from 'node:path';
 import type Database from 'better-sqlite3';
 import { checkFence, decideAcquire } from '../../core/owner-lease.js';
 import { priorityRank } from '../../core/mailbox.js';
 import { HoldfastError, StaleEpochError } from '../../errors.js';
-import type { OwnerLease, RunRecord, StepRecord } from '../../model/index.js';
+import type { CancelMode, OwnerLease, ParkedFrame, RunRecord, StepRecord } from '../../model/index.js';
 import type {
   AcquireOwner, ClaimNext, ClaimedRun, CommitStep, EnqueueResult, Fence, FinishRun, KeyWork,
   NewCommand, RenewOwners, RunQuery, Store,
 } from '../../ports/store.js';
+import { OPERATOR_CANCEL } from '../../ports/store.js';
 import type { LaneStore } from '../../ports/lane-store.js';
 import { openDatabase, type SyncLevel } from './open-database.js';
-import { toOwner, toRun, toStep, type OwnerRow, type RunRow, type StepRow } from './rows.js';
+import { fromFrame, toFrame, toOwner, toRun, toStep, type FrameRow, type OwnerRow, type RunRow, type StepRow } from './rows.js';
 import { sqliteLaneStore } from './lane-store.js';
 import { WriteBatcher } from './write-batcher.js';
 
@@ -37,12 +39,14 @@ export function sqliteStore(options: SqliteStoreOptions): Store {
 
 class SqliteStore implements Store {
   readonly description: string;
+  readonly localDirectory: string | undefined;
   readonly lanes: LaneStore;
   private readonly batcher: WriteBatcher;
   private readonly q;
 
   constructor(private readonly db: Database.Database, path: string) {
     this.description = `sqlite:${path}`;
+    this.localDirectory = path === ':memory:' ? undefined : dirname(resolve(path));
     this.batcher = new WriteBatcher(db);
     this.lanes = sqliteLaneStore(db, this.description, this.batcher);
     this.q = {
@@ -57,13 +61,23 @@ class SqliteStore implements Store {
       renew: db.prepare('UPDATE owners SET expires_at = ? WHERE key = ? AND owner_id = ? AND epoch = ?'),
       release: db.prepare('UPDATE owners SET owner_id = NULL, expires_at = 0, channel = NULL WHERE key = ? AND owner_id = ? AND epoch = ?'),
       nextRun: db.prepare(`SELECT * FROM runs WHERE key = ? AND status IN ('queued', 'running')
-        ORDER BY (status = 'running') DESC, priority_rank, seq LIMIT 1`),
+        ORDER BY (status = 'running') DESC, (priority_rank = 0) DESC, parked DESC, priority_rank, seq LIMIT 1`),
+      frameOf: db.prepare('SELECT * FROM parked_frames WHERE run_id = ?'),
+      insertFrame: db.prepare(`INSERT OR REPLACE INTO parked_frames (run_id, key, epoch, turn_seq, attempt, provider, input, session_id, parked_by, parked_at)
+        VALUES (@run_id, @key, @epoch, @turn_seq, @attempt, @provider, @input, @session_id, @parked_by, @parked_at)`),
+      park: db.prepare("UPDATE runs SET status = 'queued', parked = 1 WHERE id = ? AND key = ? AND status = 'running'"),
+      deleteFrame: db.prepare('DELETE FROM parked_frames WHERE run_id = ?'),
+      clearFrameAt: db.prepare('DELETE FROM parked_frames WHERE run_id = ? AND turn_seq <= ?'),
+      unpark: db.prepare('UPDATE runs SET parked = 0 WHERE id = ?'),
+      peekUrgent: db.prepare("SELECT * FROM runs WHERE key = ? AND status = 'queued' AND priority_rank = 0 ORDER BY seq LIMIT 1"),
+      requestCancel: db.prepare("UPDATE runs SET cancel_mode = ? WHERE id = ? AND status IN ('queued', 'running')"),
+      droppable: db.prepare("SELECT id FROM runs WHERE key = ? AND status = 'queued' AND cancel_mode = 'abort-drop'"),
       pendingOfKey: db.prepare("SELECT 1 FROM runs WHERE key = ? AND status IN ('queued', 'running') LIMIT 1"),
       startRun: db.prepare("UPDATE runs SET status = 'running', attempts = attempts + 1, epoch = ?, started_at = coalesce(started_at, ?) WHERE id = ?"),
       insertStep: db.prepare('INSERT INTO steps (run_id, seq, name, result, epoch, committed_at) VALUES (?, ?, ?, ?, ?, ?)'),
       finish: db.prepare(`UPDATE runs SET status = @status, result = @result, error_code = @code, error_message = @message, finished_at = @now
         WHERE id = @id AND key = @key AND status IN ('queued', 'running')`),
-      requeue: db.prepare("UPDATE runs SET status = 'queued' WHERE id = ? AND key = ? AND status = 'running'"),
+      requeue: db.prepare("UPDATE runs SET status = 'queued', cancel_mode = NULL WHERE id = ? AND key = ? AND status = 'running'"),
       keysWithWork: db.prepare(`SELECT r.key AS key, min(r.priority_rank) AS rank, o.owner_id, o.epoch, o.expires_at, o.channel
         FROM runs r LEFT JOIN owners o ON o.key = r.key WHERE r.status IN ('queued', 'running')
         GROUP BY r.key ORDER BY rank, min(r.seq) LIMIT ?`),
@@ -154,7 +168,41 @@ class SqliteStore implements Store {
       if (!row) return undefined;
       this.q.startRun.run(request.epoch, request.now, row.id);
       const run = toRun(this.q.runById.get(row.id) as RunRow);
-      return { run, steps: (this.q.stepsOf.all(row.id) as StepRow[]).map(toStep) };
+      const frame = this.q.frameOf.get(row.id) as FrameRow | undefined;
+      return { run, steps: (this.q.stepsOf.all(row.id) as StepRow[]).map(toStep), frame: frame && toFrame(frame) };
+    });
+  }
+
+  dropCancelled(request: Fence & { now: number }): Promise<RunRecord[]> {
+    return this.batcher.write(() => {
+      this.fence(request);
+      const ids = (this.q.droppable.all(request.key) as { id: string }[]).map((r) => r.id);
+      return ids.map((id) => {
+        this.q.finish.run({ id, key: request.key, status: 'cancelled', result: null, code: OPERATOR_CANCEL.code, message: OPERATOR_CANCEL.message, now: request.now });
+        this.q.deleteFrame.run(id);
+        return toRun(this.q.runById.get(id) as RunRow);
+      });
+    });
+  }
+
+  parkRun(request: Fence & { frame: ParkedFrame }): Promise<void> {
+    return this.batcher.write(() => {
+      this.fence(request);
+      if (this.q.park.run(request.frame.runId, request.key).changes === 0) this.assertRunOfKey(request.frame.runId, request.key, 'running');
+      this.q.insertFrame.run(fromFrame(request.frame));
+    });
+  }
+
+  async peekUrgent(key: string): Promise<RunRecord | undefined> {
+    const row = this.q.peekUrgent.get(key) as RunRow | undefined;
+    return row && toRun(row);
+  }
+
+  requestCancel(request: { runId: string; mode: CancelMode }): Promise<RunRecord | undefined> {
+    return this.batcher.write(() => {
+      this.q.requestCancel.run(request.mode, request.runId);
+      const row = this.q.runById.get(request.runId) as RunRow | undefined;
+      return row && toRun(row);
     });
   }
 
@@ -165,6 +213,7 @@ class SqliteStore implements Store {
       this.assertRunOfKey(request.runId, request.key, 'running');
       try {
         this.q.insertStep.run(request.runId, request.seq, request.name, result, request.epoch, request.now);
+        if (this.q.clearFrameAt.run(request.runId, request.seq).changes > 0) this.q.unpark.run(request.runId);
       } catch (error) {
         if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
           throw new HoldfastError('step_already_committed', `step #${request.seq} of run ${request.runId} is already committed`);
@@ -184,6 +233,8 @@ class SqliteStore implements Store {
         code: request.error?.code ?? null, message: request.error?.message ?? null, now: request.now,
       }).changes;
       if (changed === 0) this.assertRunOfKey(request.runId, request.key, 'queued or running');
+      this.q.deleteFrame.run(request.runId);
+      this.q.unpark.run(request.runId);
       return toRun(this.q.runById.get(request.runId) as RunRow);
     });
   }
