@@ -60,7 +60,8 @@ class SqliteStore implements Store {
         ON CONFLICT (key) DO UPDATE SET owner_id = excluded.owner_id, epoch = excluded.epoch, expires_at = excluded.expires_at, channel = excluded.channel`),
       renew: db.prepare('UPDATE owners SET expires_at = ? WHERE key = ? AND owner_id = ? AND epoch = ?'),
       release: db.prepare('UPDATE owners SET owner_id = NULL, expires_at = 0, channel = NULL WHERE key = ? AND owner_id = ? AND epoch = ?'),
-      nextRun: db.prepare(`SELECT * FROM runs WHERE key = ? AND status IN ('queued', 'running')
+      // INDEXED BY: the partial index holds only pending runs, so a claim never sorts a key's history.
+      nextRun: db.prepare(`SELECT * FROM runs INDEXED BY runs_pending_by_key WHERE key = ? AND status IN ('queued', 'running')
         ORDER BY (status = 'running') DESC, (priority_rank = 0) DESC, parked DESC, priority_rank, seq LIMIT 1`),
       frameOf: db.prepare('SELECT * FROM parked_frames WHERE run_id = ?'),
       insertFrame: db.prepare(`INSERT OR REPLACE INTO parked_frames (run_id, key, epoch, turn_seq, attempt, provider, input, session_id, parked_by, parked_at)
@@ -69,17 +70,21 @@ class SqliteStore implements Store {
       deleteFrame: db.prepare('DELETE FROM parked_frames WHERE run_id = ?'),
       clearFrameAt: db.prepare('DELETE FROM parked_frames WHERE run_id = ? AND turn_seq <= ?'),
       unpark: db.prepare('UPDATE runs SET parked = 0 WHERE id = ?'),
-      peekUrgent: db.prepare("SELECT * FROM runs WHERE key = ? AND status = 'queued' AND priority_rank = 0 ORDER BY seq LIMIT 1"),
+      peekUrgent: db.prepare(`SELECT * FROM runs INDEXED BY runs_pending_by_key
+        WHERE key = ? AND status IN ('queued', 'running') AND status = 'queued' AND priority_rank = 0 ORDER BY seq LIMIT 1`),
       requestCancel: db.prepare("UPDATE runs SET cancel_mode = ? WHERE id = ? AND status IN ('queued', 'running')"),
-      droppable: db.prepare("SELECT id FROM runs WHERE key = ? AND status = 'queued' AND cancel_mode = 'abort-drop'"),
-      pendingOfKey: db.prepare("SELECT 1 FROM runs WHERE key = ? AND status IN ('queued', 'running') LIMIT 1"),
+      droppable: db.prepare(`SELECT id FROM runs INDEXED BY runs_pending_by_key
+        WHERE key = ? AND status IN ('queued', 'running') AND status = 'queued' AND cancel_mode = 'abort-drop'`),
+      pendingOfKey: db.prepare("SELECT 1 FROM runs INDEXED BY runs_pending_by_key WHERE key = ? AND status IN ('queued', 'running') LIMIT 1"),
       startRun: db.prepare("UPDATE runs SET status = 'running', attempts = attempts + 1, epoch = ?, started_at = coalesce(started_at, ?) WHERE id = ?"),
-      insertStep: db.prepare('INSERT INTO steps (run_id, seq, name, result, epoch, committed_at) VALUES (?, ?, ?, ?, ?, ?)'),
+      // Inserts only for a running run of the fenced key: the common path costs one statement.
+      insertStep: db.prepare(`INSERT INTO steps (run_id, seq, name, result, epoch, committed_at)
+        SELECT @runId, @seq, @name, @result, @epoch, @now WHERE EXISTS (SELECT 1 FROM runs WHERE id = @runId AND key = @key AND status = 'running')`),
       finish: db.prepare(`UPDATE runs SET status = @status, result = @result, error_code = @code, error_message = @message, finished_at = @now
         WHERE id = @id AND key = @key AND status IN ('queued', 'running')`),
       requeue: db.prepare("UPDATE runs SET status = 'queued', cancel_mode = NULL WHERE id = ? AND key = ? AND status = 'running'"),
       keysWithWork: db.prepare(`SELECT r.key AS key, min(r.priority_rank) AS rank, o.owner_id, o.epoch, o.expires_at, o.channel
-        FROM runs r LEFT JOIN owners o ON o.key = r.key WHERE r.status IN ('queued', 'running')
+        FROM runs r INDEXED BY runs_pending_by_key LEFT JOIN owners o ON o.key = r.key WHERE r.status IN ('queued', 'running')
         GROUP BY r.key ORDER BY rank, min(r.seq) LIMIT ?`),
     };
   }
@@ -210,16 +215,17 @@ class SqliteStore implements Store {
     const result = JSON.stringify(request.result);
     return this.batcher.write(() => {
       this.fence(request);
-      this.assertRunOfKey(request.runId, request.key, 'running');
+      let inserted: number;
       try {
-        this.q.insertStep.run(request.runId, request.seq, request.name, result, request.epoch, request.now);
-        if (this.q.clearFrameAt.run(request.runId, request.seq).changes > 0) this.q.unpark.run(request.runId);
+        inserted = this.q.insertStep.run({ runId: request.runId, seq: request.seq, name: request.name, result, epoch: request.epoch, now: request.now, key: request.key }).changes;
       } catch (error) {
         if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
           throw new HoldfastError('step_already_committed', `step #${request.seq} of run ${request.runId} is already committed`);
         }
         throw error;
       }
+      if (inserted === 0) this.assertRunOfKey(request.runId, request.key, 'running');
+      if (this.q.clearFrameAt.run(request.runId, request.seq).changes > 0) this.q.unpark.run(request.runId);
       return { runId: request.runId, seq: request.seq, name: request.name, result: request.result, epoch: request.epoch, committedAt: request.now };
     });
   }

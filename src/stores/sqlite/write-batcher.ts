@@ -14,8 +14,19 @@ export class WriteBatcher {
   private queue: Pending[] = [];
   private scheduled = false;
   private closed = false;
+  private readonly sql;
 
-  constructor(private readonly db: Database.Database) {}
+  constructor(private readonly db: Database.Database) {
+    // Prepared once: transaction control is on the hot path of every write.
+    this.sql = {
+      begin: db.prepare('BEGIN IMMEDIATE'),
+      commit: db.prepare('COMMIT'),
+      rollback: db.prepare('ROLLBACK'),
+      savepoint: db.prepare('SAVEPOINT item'),
+      release: db.prepare('RELEASE item'),
+      rollbackTo: db.prepare('ROLLBACK TO item'),
+    };
+  }
 
   /** Queues `apply` to run inside the next batch transaction; resolves with its value after COMMIT. */
   write<T>(apply: () => T): Promise<T> {
@@ -37,27 +48,27 @@ export class WriteBatcher {
     if (batch.length === 0) return;
     const outcomes: Outcome[] = [];
     try {
-      this.db.exec('BEGIN IMMEDIATE');
+      this.sql.begin.run();
     } catch (error) {
       for (const item of batch) item.reject(error);
       return;
     }
     for (const item of batch) {
-      this.db.exec('SAVEPOINT item');
+      this.sql.savepoint.run();
       try {
         const value = item.apply();
-        this.db.exec('RELEASE item');
+        this.sql.release.run();
         outcomes.push({ ok: true, value });
       } catch (error) {
-        this.db.exec('ROLLBACK TO item');
-        this.db.exec('RELEASE item');
+        this.sql.rollbackTo.run();
+        this.sql.release.run();
         outcomes.push({ ok: false, error });
       }
     }
     try {
-      this.db.exec('COMMIT');
+      this.sql.commit.run();
     } catch (error) {
-      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      if (this.db.inTransaction) this.sql.rollback.run();
       for (const item of batch) item.reject(error);
       return;
     }
