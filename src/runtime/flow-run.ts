@@ -1,7 +1,7 @@
 import { JournalDivergenceError, StaleEpochError, HoldfastError } from '../errors.js';
 import { findNonJson } from '../core/json-value.js';
 import type { Json, RunError, RunRecord, StepRecord } from '../model/index.js';
-import type { Flow } from './flow.js';
+import type { Flow, FlowContext } from './flow.js';
 import { JournaledContext, type RunEnvironment, type RunPosition } from './journaled-context.js';
 
 export type { RunEnvironment, RunPosition } from './journaled-context.js';
@@ -23,7 +23,7 @@ export async function executeRun(flow: Flow, run: RunRecord, journal: readonly S
   const context = new JournaledContext(run, journal, env);
   let result: unknown;
   try {
-    result = await flow.run(context, run.input);
+    result = await flow.run(flowFacade(context), run.input);
   } catch (error) {
     if (context.lost || error instanceof StaleEpochError) return { kind: 'lost' };
     if (env.signal.aborted) return { kind: 'interrupted', reason: env.signal.reason, at: context.position };
@@ -44,6 +44,21 @@ export async function executeRun(flow: Flow, run: RunRecord, journal: readonly S
     return { kind: 'failed', error: { code: 'invalid_run_result', message: `flow "${flow.name}" returned a value that is not plain JSON at ${bad}; return only JSON data` } };
   }
   return { kind: 'completed', result: value as Json };
+}
+
+/**
+ * What a flow receives: only the documented members, frozen, so product code cannot reach the
+ * store, the fence or the journal behind them even with a cast (K9).
+ */
+function flowFacade(context: JournaledContext): FlowContext {
+  return Object.freeze({
+    runId: context.runId,
+    key: context.key,
+    attempt: context.attempt,
+    signal: context.signal,
+    step: context.step.bind(context),
+    turn: context.turn.bind(context),
+  });
 }
 
 export function toRunError(error: unknown, fallbackCode: string): RunError {

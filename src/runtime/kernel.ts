@@ -78,8 +78,23 @@ export interface Kernel {
   once<E extends KernelEventName>(name: E, predicate?: (event: KernelEvents[E]) => boolean): Promise<KernelEvents[E]>;
 }
 
+/**
+ * Creates a kernel. The returned object exposes only the Kernel interface (frozen, methods bound):
+ * product code cannot reach the store, the runtimes or the leases behind it (K9).
+ */
 export function createKernel(options: KernelOptions): Kernel {
-  return new KernelHost(options);
+  const host = new KernelHost(options);
+  return Object.freeze({
+    ownerId: host.ownerId,
+    start: host.start.bind(host),
+    stop: host.stop.bind(host),
+    submit: host.submit.bind(host),
+    handle: host.handle.bind(host),
+    getRun: host.getRun.bind(host),
+    cancel: host.cancel.bind(host),
+    on: host.on.bind(host),
+    once: host.once.bind(host),
+  });
 }
 
 /**

@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import * as holdfast from 'holdfast';
+import * as testing from 'holdfast/testing';
+import { createKernel, defineFlow, memoryStore, type FlowContext } from 'holdfast';
+
+/**
+ * K9: product code reaches concurrency only through the narrow API. These tests pin what is
+ * exported and check that the objects handed to product code expose nothing behind them.
+ */
+describe('public API surface (K9)', () => {
+  it('exports exactly the public names', () => {
+    expect(Object.keys(holdfast).sort()).toEqual([
+      'DEFAULT_ARBITER_POLICY', 'DEFAULT_EXPIRY_POLICY', 'HoldfastError', 'InvalidInputError', 'JournalDivergenceError',
+      'KernelStateError', 'LaneJournalCorruptError', 'LaneJournalNotEmptyError', 'PREEMPT_KINDS', 'PRIORITIES',
+      'ProviderFailedError', 'ProviderNotFoundError', 'RUN_STATUSES', 'RunFailedError', 'StaleEpochError',
+      'StoreFormatError', 'TerminalError', 'UnknownFlowError', 'UnknownProviderError', 'arbitrate', 'checkGeneration',
+      'compact', 'createKernel', 'createLanes', 'defineFlow', 'execProvider', 'isLeaseExpired', 'livenessVerdict',
+      'memoryStore', 'normalizePath', 'normalizeTree', 'replay', 'sqliteStore',
+    ]);
+    expect(Object.keys(testing).sort()).toEqual(['fakeProvider', 'memoryStore', 'seededRandom', 'virtualClock']);
+  });
+
+  it('a flow context has only its documented members, frozen', async () => {
+    let seen: FlowContext | undefined;
+    const probe = defineFlow('probe', async (ctx) => {
+      seen = ctx;
+      return null;
+    });
+    const kernel = createKernel({ store: memoryStore(), flows: [probe], wake: null });
+    await kernel.start();
+    await (await kernel.submit({ key: 'k', flow: 'probe' })).result();
+    await kernel.stop();
+    expect(Object.keys(seen!).sort()).toEqual(['attempt', 'key', 'runId', 'signal', 'step', 'turn']);
+    expect(Object.isFrozen(seen)).toBe(true);
+    expect((seen as unknown as Record<string, unknown>).env).toBeUndefined();
+  });
+
+  it('a kernel exposes only the Kernel interface: no store, runtimes or leases', () => {
+    const kernel = createKernel({ store: memoryStore(), flows: [], wake: null });
+    expect(Object.keys(kernel).sort()).toEqual(['cancel', 'getRun', 'handle', 'on', 'once', 'ownerId', 'start', 'stop', 'submit']);
+    expect(Object.isFrozen(kernel)).toBe(true);
+  });
+});
