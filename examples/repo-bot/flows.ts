@@ -23,20 +23,25 @@ const LABELS: readonly [RegExp, string][] = [
 ];
 const MAINTAINERS = ['ada', 'grace', 'linus'];
 
-/** Triage a new issue: label it, pick an assignee, compose the bot's comment. */
+/**
+ * Triage a new issue: label it, pick an assignee, ask the agent for a first suggestion (a long,
+ * interruptible provider turn), and compose the bot's comment.
+ */
 export const triageIssue = defineFlow('triage-issue', async (ctx, input: IssueOpened) => {
   const label = await ctx.step('classify', () => LABELS.find(([re]) => re.test(input.title))?.[1] ?? 'question');
   const assignee = await ctx.step('pick-assignee', () => MAINTAINERS[input.issue % MAINTAINERS.length]!);
+  const thoughts = await ctx.turn<string>('agent', `Issue #${input.issue}: ${input.title}`);
+  const suggestion = thoughts.split('\n').at(-1) ?? '';
   const comment = await ctx.step('compose-comment', () =>
-    `Thanks @${input.author}! Labelled **${label}** and assigned to @${assignee}.`);
+    `Thanks @${input.author}! Labelled **${label}** and assigned to @${assignee}. Agent: ${suggestion}`);
   return { issue: input.issue, label, assignee, comment };
 });
 
-/** Answer a comment that mentions the bot. */
+/** Answer a comment that mentions the bot. Submitted as urgent: it must not wait for triage. */
 export const answerComment = defineFlow('answer-comment', async (ctx, input: CommentCreated) => {
   const question = await ctx.step('read-thread', () => input.body.replace(/@repo-bot\s*/i, '').trim());
   const answer = await ctx.step('draft-answer', () =>
-    /status/i.test(question) ? `@${input.author} issue #${input.issue} is being worked on.` : `@${input.author} noted: "${question}".`);
+    /status/i.test(question) ? `@${input.author} issue #${input.issue} is being triaged right now.` : `@${input.author} noted: "${question}".`);
   return { issue: input.issue, answer };
 });
 
