@@ -3,12 +3,12 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 
 const FIXTURE = join(import.meta.dirname, '..', 'fixtures', 'shared-file-kernel.ts');
 
-function start(db: string, log: string, from: number, to: number): { child: ChildProcess; submitted: Promise<void> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE, db, log, String(from), String(to)], { stdio: ['ignore', 'pipe', 'inherit'] });
+function start(db: string, log: string, from: number, to: number, env: Record<string, string> = {}): { child: ChildProcess; submitted: Promise<void> } {
+  const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE, db, log, String(from), String(to)], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
   const submitted = new Promise<void>((resolve, reject) => {
     let out = '';
     child.stdout.on('data', (d: Buffer) => {
@@ -32,14 +32,20 @@ async function until(what: string, check: () => boolean, diagnose: () => string,
   }
 }
 
-it('two processes on one SQLite file: 200 commands over 10 keys run exactly once, never two at a time per key, and the survivor finishes after a SIGKILL', async () => {
+const scenarios: { name: string; env: Record<string, string>; ttlMs: number }[] = [
+  { name: 'the survivor recognises the dead owner on this host and takes over at once', env: {}, ttlMs: 5_000 },
+  { name: 'owners on different hosts: the survivor takes over only after the lease TTL expires', env: { SEPARATE_HOSTS: '1', OWNER_TTL_MS: '1500' }, ttlMs: 1_500 },
+];
+
+describe.each(scenarios)('two processes on one SQLite file', ({ name, env, ttlMs }) => {
+it(`200 commands over 10 keys run exactly once, never two at a time per key, and after a SIGKILL ${name}`, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'hf-two-'));
   const db = join(dir, 'state.db');
   const log = join(dir, 'runs.log');
   // Create the schema first so both processes open an initialised file.
   new Database(db).close();
-  const procA = start(db, log, 0, 100);
-  const procB = start(db, log, 100, 200);
+  const procA = start(db, log, 0, 100, env);
+  const procB = start(db, log, 100, 200, env);
   const [a, b] = [procA.child, procB.child];
   onTestFinished(() => {
     a.kill('SIGKILL');
@@ -73,9 +79,28 @@ it('two processes on one SQLite file: 200 commands over 10 keys run exactly once
   await until('60 runs completed', () => count('completed') >= 60, diagnose);
   a.kill('SIGKILL');
   await exited(a);
+  const killedAt = performance.now();
+  const ownedByDead = (): number => {
+    const conn = new Database(db, { readonly: true, timeout: 5000 });
+    try {
+      return (conn.prepare("SELECT count(*) AS n FROM owners WHERE owner_id LIKE ?").get(`%/${a.pid}/%`) as { n: number }).n;
+    } finally {
+      conn.close();
+    }
+  };
+  const heldByDeadAtKill = ownedByDead();
   await until('all 200 commands completed by the survivor', () => count('completed') === 200 && count('queued') + count('running') === 0 && count('failed') === 0, diagnose);
+  const tookOverAfterMs = performance.now() - killedAt;
+  if (env.SEPARATE_HOSTS && heldByDeadAtKill > 0) {
+    // Its keys could only pass over by expiry, and every take-over bumped the epoch.
+    expect(tookOverAfterMs).toBeGreaterThanOrEqual(ttlMs * 0.5);
+  }
   b.kill('SIGTERM');
   await exited(b);
+  const conn2 = new Database(db, { readonly: true });
+  const epochs = conn2.prepare('SELECT key, epoch FROM owners').all() as { key: string; epoch: number }[];
+  conn2.close();
+  expect(epochs.every((o) => o.epoch >= 1)).toBe(true);
 
   const conn = new Database(db, { readonly: true });
   const runs = conn.prepare('SELECT id, key, idempotency_key AS idem, status, attempts FROM runs').all() as { id: string; key: string; idem: string; status: string; attempts: number }[];
@@ -119,3 +144,4 @@ it('two processes on one SQLite file: 200 commands over 10 keys run exactly once
     }
   }
 }, 120_000);
+});
