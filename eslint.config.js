@@ -1,8 +1,8 @@
 // Lint, including the layer rule of docs/architecture: model <- ports <- core <- runtime <-
 // {lanes, daemon} <- cli; stores/* and platform/ depend only on ports and model (and core's pure
 // decisions). Ambient time, randomness and process control are allowed only in src/platform/.
+// Import cycles are checked by test/unit/import-graph.test.ts.
 import js from '@eslint/js';
-import importX from 'eslint-plugin-import-x';
 import tseslint from 'typescript-eslint';
 
 const layer = (dir, forbidden) => ({
@@ -30,7 +30,6 @@ export default tseslint.config(
     languageOptions: {
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
     },
-    plugins: { 'import-x': importX },
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/no-floating-promises': 'error',
@@ -42,7 +41,6 @@ export default tseslint.config(
       '@typescript-eslint/no-unsafe-return': 'off',
       '@typescript-eslint/restrict-template-expressions': 'off',
       '@typescript-eslint/only-throw-error': 'off',
-      'import-x/no-cycle': 'error',
     },
   },
   { files: ['**/*.js', '**/*.mjs'], ...tseslint.configs.disableTypeChecked },
