@@ -13,8 +13,10 @@
 //   - when the lifeline reaches EOF — the kernel exited or was SIGKILLed, the OS closes its end
 //     either way — sends SIGKILL to its whole group, itself included. This is what makes provider
 //     children die with the kernel.
-// SIGTERM/SIGINT/SIGHUP sent to the group are ignored here: the child receives them too, and the
-// watchdog must outlive it so the lifeline stays watched until the group is gone.
+// SIGTERM/SIGINT/SIGHUP sent to the group are ignored here once the child exists: the child
+// receives them too, and the watchdog must outlive it so the lifeline stays watched until the group
+// is gone. One that arrives before the child was spawned ends the group at once, so the child is
+// never started after its turn was already aborted.
 import { spawn } from 'node:child_process';
 import { writeSync } from 'node:fs';
 import { Socket } from 'node:net';
@@ -39,7 +41,12 @@ function killOwnGroup() {
   }
 }
 
-for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP']) process.on(signal, () => {});
+let child;
+for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP']) {
+  process.on(signal, () => {
+    if (child === undefined) killOwnGroup();
+  });
+}
 
 const lifeline = new Socket({ fd: LIFELINE_FD, readable: true, writable: false });
 lifeline.on('data', () => {});
@@ -52,7 +59,7 @@ if (program === undefined) {
   process.exit(127);
 }
 
-const child = spawn(program, args, { stdio: ['inherit', 'inherit', 'inherit', 'ignore'] });
+child = spawn(program, args, { stdio: ['inherit', 'inherit', 'inherit', 'ignore'] });
 child.on('spawn', () => report({ event: 'spawned', pid: child.pid }));
 child.on('error', (err) => {
   report({ event: 'spawn_error', code: err.code ?? 'UNKNOWN', message: err.message });

@@ -72,3 +72,18 @@ export function listProcessGroup(pgid: number): number[] {
     .filter((e) => e.pgrp === pgid && !isDeadState(e.state))
     .map((e) => e.pid);
 }
+
+/**
+ * Which of `pids` are still live members of group `pgid`, reading only their own stat files:
+ * a cheap re-check after a full `listProcessGroup` scan has named the members.
+ */
+export function liveMembers(pgid: number, pids: readonly number[]): number[] {
+  return pids.filter((pid) => {
+    try {
+      const entry = parseProcStat(pid, readFileSync(`/proc/${pid}/stat`, 'utf8'));
+      return entry !== undefined && entry.pgrp === pgid && !isDeadState(entry.state);
+    } catch {
+      return false;
+    }
+  });
+}

@@ -1,4 +1,4 @@
-import { hasProcTable, listProcessGroup } from './proc-table.js';
+import { hasProcTable, listProcessGroup, liveMembers } from './proc-table.js';
 
 /**
  * Signals and liveness of whole process groups. A provider child leads its own group (see
@@ -57,13 +57,23 @@ export async function killProcessGroup(pgid: number, options: KillGroupOptions =
 
 /**
  * Polls until no live process of group `pgid` remains (true) or `timeoutMs` passes (false).
- * Polls every 5 ms at first, backing off to 50 ms.
+ * Yields before the first check, so a caller signalling from an abort listener is not held up.
+ * One full `/proc` scan names the group's members; later polls (every 1 ms at first, backing off
+ * to 50 ms) re-read only those members' stat files, and a final full scan confirms that nothing
+ * new joined the group meanwhile. Without `/proc`, `kill(-pgid, 0)` alone decides.
  */
 export async function waitForProcessGroupExit(pgid: number, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
-  let interval = 5;
+  let interval = 1;
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  let members: number[] | undefined;
   for (;;) {
-    if (!isProcessGroupAlive(pgid)) return true;
+    if (!signalProcessGroup(pgid, 0)) return true;
+    if (!procTable) members = [pgid];
+    else if (members === undefined || liveMembers(pgid, members).length === 0) {
+      members = listProcessGroup(pgid);
+      if (members.length === 0) return true;
+    }
     const left = deadline - Date.now();
     if (left <= 0) return false;
     await new Promise<void>((resolve) => setTimeout(resolve, Math.min(interval, left)));

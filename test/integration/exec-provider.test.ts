@@ -181,6 +181,20 @@ describe('execProvider (real child processes)', () => {
     expect(pre.pgids).toEqual([]);
   });
 
+  it('an abort that lands while the group is still starting ends it promptly, not after the SIGTERM grace', async () => {
+    for (const delayMs of [0, 5, 20, 40]) {
+      const ac = new AbortController();
+      const t = turnRequest({ signal: ac.signal });
+      const turn = execProvider({ argv: [node, streamingChild], killGraceMs: 10_000 }).runTurn(t.request);
+      await new Promise((r) => setTimeout(r, delayMs));
+      const started = performance.now();
+      ac.abort(new Error('early'));
+      expect(((await rejection(turn)) as Error).message).toBe('early');
+      expect(performance.now() - started, `abort ${delayMs} ms after start`).toBeLessThan(5_000);
+      expect(listProcessGroup(t.pgids[0]!)).toEqual([]);
+    }
+  });
+
   it('an onChunk that throws fails the turn with that error after killing the group', async () => {
     const boom = new Error('consumer broke');
     const pgids: number[] = [];
