@@ -2,7 +2,9 @@
 // `BENCH_JSON {...}` with the same figures. `npm run bench` from the repository root.
 //   1. durable steps/s beside raw single-transaction txn/s (kernel-steps.ts)
 //   2. submit-to-start latency for an idle key (submit-latency.ts)
-//   3. lanes.ts and provider-kill.ts, when present, as child processes (output passed through)
+//   3. preemption latency: urgent submit's commit to the in-flight turn's abort and to the urgent
+//      run's first step (preemption.ts)
+//   4. lanes.ts and provider-kill.ts, when present, as child processes (output passed through)
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { cpus, platform, release } from 'node:os';
@@ -10,12 +12,14 @@ import { dirname, join, relative } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { formatKernelSteps, kernelStepsJson, runKernelSteps } from './kernel-steps.js';
+import { formatPreemption, preemptionJson, runPreemption } from './preemption.js';
 import { formatSubmitLatency, runSubmitLatency, submitLatencyJson } from './submit-latency.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
 const SCALE = Number(process.env.BENCH_SCALE ?? 1);
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 500);
+const PREEMPT_SAMPLES = Number(process.env.BENCH_PREEMPT_SAMPLES ?? 200);
 
 const heading = (title: string) => console.log(`\n== ${title} ${'='.repeat(Math.max(0, 76 - title.length))}`);
 
@@ -57,9 +61,13 @@ heading('2. submit-to-start latency');
 const latency = await runSubmitLatency(SAMPLES);
 console.log(formatSubmitLatency(latency));
 
-heading('3. lane leases (bench/lanes.ts)');
+heading('3. preemption latency');
+const preemption = await runPreemption(PREEMPT_SAMPLES);
+console.log(formatPreemption(preemption));
+
+heading('4. lane leases (bench/lanes.ts)');
 const lanes = await runChild('lanes.ts');
-heading('4. provider process groups (bench/provider-kill.ts)');
+heading('5. provider process groups (bench/provider-kill.ts)');
 const providerKill = await runChild('provider-kill.ts');
 
 const totalSeconds = (performance.now() - began) / 1000;
@@ -68,6 +76,7 @@ console.log(`BENCH_JSON ${JSON.stringify({
   machine: { platform: platform(), cores: cpus().length, node: process.version },
   kernelSteps: kernelStepsJson(steps),
   submitToStart: submitLatencyJson(latency),
+  preemption: preemptionJson(preemption),
   children: [lanes, providerKill],
   totalSeconds: Number(totalSeconds.toFixed(1)),
 })}`);
