@@ -44,7 +44,7 @@ function committedSteps(db: string): Map<string, Set<string>> {
   if (!existsSync(db)) return out;
   const conn = new Database(db, { readonly: true });
   try {
-    const rows = conn.prepare(`SELECT r.idempotency_key AS idem, s.name AS name FROM steps s JOIN runs r ON r.id = s.run_id`).all() as { idem: string; name: string }[];
+    const rows = conn.prepare(`SELECT r.idempotency_key AS idem, s.name AS name FROM steps s JOIN runs r ON r.seq = s.run_seq`).all() as { idem: string; name: string }[];
     for (const row of rows) {
       const id = row.idem.replace(/^cmd-/, '');
       if (!out.has(id)) out.set(id, new Set());

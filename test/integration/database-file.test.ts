@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { StoreFormatError, sqliteStore } from 'holdfast';
+import { HOLDFAST_APPLICATION_ID, loadMigrations } from '../../src/stores/sqlite/open-database.js';
 
 const fresh = () => join(mkdtempSync(join(tmpdir(), 'hf-dbfile-')), 'state.db');
 
@@ -54,5 +55,27 @@ describe('opening a database file', () => {
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
     expect(db.pragma('application_id', { simple: true })).toBe(0x48467374);
     db.close();
+  });
+
+  it('upgrades a database written by an older schema, keeping its runs and step journal', async () => {
+    const path = fresh();
+    const old = new Database(path);
+    old.pragma('journal_mode = WAL');
+    for (const migration of loadMigrations().filter((m) => m.version <= 3)) {
+      old.exec(migration.sql);
+      old.pragma(`user_version = ${migration.version}`);
+    }
+    old.pragma(`application_id = ${HOLDFAST_APPLICATION_ID}`);
+    old.exec(`INSERT INTO runs (id, key, flow, input, idempotency_key, priority, priority_rank, status, attempts, created_at)
+      VALUES ('r-old', 'k', 'f', '{"n":1}', 'i-old', 'normal', 1, 'running', 1, 5)`);
+    old.exec(`INSERT INTO steps (run_id, seq, name, result, epoch, committed_at) VALUES ('r-old', 0, 'first', '"a"', 1, 6), ('r-old', 1, 'second', '{"b":2}', 1, 7)`);
+    old.close();
+    const store = sqliteStore({ path });
+    expect((await store.getSteps('r-old')).map((st) => [st.seq, st.name, st.result])).toEqual([[0, 'first', 'a'], [1, 'second', { b: 2 }]]);
+    expect(await store.getRun('r-old')).toMatchObject({ status: 'running', input: { n: 1 }, parked: false, cancelRequested: null });
+    await store.close();
+    const check = new Database(path, { readonly: true });
+    expect(check.pragma('user_version', { simple: true })).toBe(loadMigrations().at(-1)!.version);
+    check.close();
   });
 });

@@ -54,7 +54,7 @@ class SqliteStore implements Store {
         VALUES (@id, @key, @flow, @input, @idempotencyKey, @priority, @rank, @preempt, 'queued', @now)`),
       runById: db.prepare('SELECT * FROM runs WHERE id = ?'),
       runByIdem: db.prepare('SELECT * FROM runs WHERE idempotency_key = ?'),
-      stepsOf: db.prepare('SELECT * FROM steps WHERE run_id = ? ORDER BY seq'),
+      stepsOf: db.prepare('SELECT r.id AS run_id, s.seq, s.name, s.result, s.epoch, s.committed_at FROM steps s JOIN runs r ON r.seq = s.run_seq WHERE r.id = ? ORDER BY s.seq'),
       owner: db.prepare('SELECT * FROM owners WHERE key = ?'),
       upsertOwner: db.prepare(`INSERT INTO owners (key, owner_id, epoch, expires_at, channel) VALUES (@key, @ownerId, @epoch, @expiresAt, @channel)
         ON CONFLICT (key) DO UPDATE SET owner_id = excluded.owner_id, epoch = excluded.epoch, expires_at = excluded.expires_at, channel = excluded.channel`),
@@ -78,8 +78,8 @@ class SqliteStore implements Store {
       pendingOfKey: db.prepare("SELECT 1 FROM runs INDEXED BY runs_pending_by_key WHERE key = ? AND status IN ('queued', 'running') LIMIT 1"),
       startRun: db.prepare("UPDATE runs SET status = 'running', attempts = attempts + 1, epoch = ?, started_at = coalesce(started_at, ?) WHERE id = ?"),
       // Inserts only for a running run of the fenced key: the common path costs one statement.
-      insertStep: db.prepare(`INSERT INTO steps (run_id, seq, name, result, epoch, committed_at)
-        SELECT @runId, @seq, @name, @result, @epoch, @now WHERE EXISTS (SELECT 1 FROM runs WHERE id = @runId AND key = @key AND status = 'running')`),
+      insertStep: db.prepare(`INSERT INTO steps (run_seq, seq, name, result, epoch, committed_at)
+        SELECT seq, @seq, @name, @result, @epoch, @now FROM runs WHERE id = @runId AND key = @key AND status = 'running'`),
       finish: db.prepare(`UPDATE runs SET status = @status, result = @result, error_code = @code, error_message = @message, finished_at = @now
         WHERE id = @id AND key = @key AND status IN ('queued', 'running')`),
       requeue: db.prepare("UPDATE runs SET status = 'queued', cancel_mode = NULL WHERE id = ? AND key = ? AND status = 'running'"),
