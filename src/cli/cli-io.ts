@@ -6,7 +6,7 @@ export interface CliIo {
 }
 
 /** Exit codes shared by every verb. */
-export const EXIT = { ok: 0, failure: 1, usage: 2, refusedOrNoMatch: 3 } as const;
+export const EXIT = { done: 0, failure: 1, usage: 2, refused: 3 } as const;
 
 /** The project's SQLite file when `--db` is not given. */
 export const DEFAULT_DB = '.holdfast/state.db';

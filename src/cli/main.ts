@@ -28,7 +28,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       case '--help':
       case '-h':
         io.stdout(`${USAGE}\n`);
-        return verb === undefined ? EXIT.usage : EXIT.ok;
+        return verb === undefined ? EXIT.usage : EXIT.done;
       default:
         io.stderr(`holdfast: unknown verb "${verb}"\n${USAGE}\n`);
         return EXIT.usage;

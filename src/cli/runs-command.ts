@@ -41,7 +41,7 @@ export async function runRunsCommand(verb: 'runs' | 'run', args: string[], io: C
       const run = await store.getRun(positionals[0]!);
       if (!run) {
         io.stderr(`holdfast run: no run with id ${positionals[0]} in ${store.description}\n`);
-        return EXIT.refusedOrNoMatch;
+        return EXIT.refused;
       }
       const steps = await store.getSteps(run.id);
       if (values.json) io.stdout(`${JSON.stringify({ ...run, steps })}\n`);
@@ -49,12 +49,12 @@ export async function runRunsCommand(verb: 'runs' | 'run', args: string[], io: C
         io.stdout(`${formatRun(run)}\n`);
         for (const step of steps) io.stdout(`  #${step.seq} ${step.name} (epoch ${step.epoch}) ${JSON.stringify(step.result)}\n`);
       }
-      return EXIT.ok;
+      return EXIT.done;
     }
     const runs = await store.listRuns({ key: values.key, status: statuses as RunStatus[], limit });
     if (values.json) for (const run of runs) io.stdout(`${JSON.stringify(run)}\n`);
     else for (const run of runs) io.stdout(`${formatRun(run)}\n`);
-    return EXIT.ok;
+    return EXIT.done;
   } finally {
     await store.close();
   }

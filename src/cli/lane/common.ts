@@ -3,16 +3,12 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { InvalidInputError } from '../../errors.js';
 import type { Lanes } from '../../lanes/service.js';
 import type { LiveLease } from '../../model/lane.js';
+import { DEFAULT_DB, type CliIo as LaneIo } from '../cli-io.js';
 
 /** Shared pieces of the `holdfast lane` verbs: exit codes, option parsing, output. */
 
-export const EXIT = { done: 0, failure: 1, usage: 2, refused: 3 } as const;
-
-export interface LaneIo {
-  readonly stdout: (s: string) => void;
-  readonly stderr: (s: string) => void;
-  readonly cwd: string;
-}
+export { EXIT, DEFAULT_DB } from '../cli-io.js';
+export type { CliIo as LaneIo } from '../cli-io.js';
 
 export interface VerbContext {
   readonly lanes: Lanes;
@@ -36,7 +32,6 @@ export const COMMON_OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-export const DEFAULT_DB = '.holdfast/state.db';
 
 /** A usage error: the message names the argument, and the verb's usage is shown with it. */
 export class UsageError extends InvalidInputError {

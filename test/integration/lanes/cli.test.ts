@@ -55,6 +55,19 @@ describe('holdfast lane CLI', () => {
     await store.close();
   });
 
+  it('--tree takes comma-separated paths as well as repeats', async () => {
+    const dir = tempDir();
+    const db = join(dir, 'state.db');
+    expect((await lane(dir, 'acquire', '--db', db, '--lane', 'api', '--owner', 'a', '--tree', 'src/api,docs/api', '--tree', 'test/api', '--json')).code).toBe(0);
+    const store = sqliteStore({ path: db });
+    const state = await store.lanes.state();
+    await store.close();
+    expect(state.leases[0]?.tree).toEqual(['docs/api', 'src/api', 'test/api']); // normalised: sorted
+    const refused = await lane(dir, 'acquire', '--db', db, '--lane', 'docs', '--owner', 'b', '--tree', 'docs');
+    expect(refused.code).toBe(3);
+    expect(refused.stdout + refused.stderr).toContain('docs/api');
+  });
+
   it('heartbeat by a non-holder or an empty owner writes nothing and exits 3; coalescing skips young beats', async () => {
     const dir = tempDir();
     const db = join(dir, 'state.db');
