@@ -275,12 +275,16 @@ export function preemptionJson(results: readonly PreemptionResult[]) {
 /**
  * The submitter of setup 3: an unstarted kernel on the owner's SQLite file. For each stdin line
  * `submit KEY KIND` it records an urgent command (which signals the key's owner over its socket)
- * and prints `{"at": <commit timestamp>}`; `ping` prints the current time.
+ * and prints `{"at": <timestamp of the enqueue's commit>}`; `ping` prints the current time.
  */
 async function serveSubmitter(db: string): Promise<void> {
   const store = sqliteStore({ path: db });
   const kernel: Kernel = createKernel({ store, flows });
   const out = (value: unknown) => process.stdout.write(`${JSON.stringify(value)}\n`);
+  // The start point is the enqueue's COMMIT (run:queued), not submit()'s return: an unstarted
+  // kernel's submit resolves only after it has also signalled the owner.
+  let committedAt = 0;
+  kernel.on('run:queued', () => (committedAt = now()));
   for await (const line of createInterface({ input: process.stdin })) {
     const [verb, key, kind] = line.trim().split(' ');
     if (verb === 'ping') {
@@ -288,7 +292,7 @@ async function serveSubmitter(db: string): Promise<void> {
     } else if (verb === 'submit' && key && kind) {
       try {
         await kernel.submit({ key, flow: 'urgent', input: null, priority: 'urgent', preempt: kind as PreemptKind });
-        out({ at: now() });
+        out({ at: committedAt });
       } catch (error) {
         out({ error: String(error) });
       }

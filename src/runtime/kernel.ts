@@ -116,7 +116,8 @@ class KernelHost implements Kernel {
   private readonly pollMs: number;
   private readonly host: NonNullable<KernelOptions['host']>;
   private readonly runtimes = new Map<string, KeyRuntime>();
-  private readonly acquiring = new Map<string, { again: boolean }>();
+  /** Keys whose owner lease is being acquired, with what arrived meanwhile and the attempt itself. */
+  private readonly acquiring = new Map<string, { again: Notice | undefined; done: Promise<void> }>();
   private readonly timers: TimerHandle[] = [];
   private readonly wake: WakeTransport | null;
   private listener: WakeListener | undefined;
@@ -163,6 +164,7 @@ class KernelHost implements Kernel {
     if (this.state === 'stopped' || this.state === 'stopping') return;
     this.state = 'stopping';
     for (const timer of this.timers) timer.cancel();
+    await Promise.all([...this.acquiring.values()].map((a) => a.done));
     await Promise.all([...this.runtimes.values()].map((rt) => rt.stop('kernel stopping')));
     await this.listener?.close();
     this.state = 'stopped';
@@ -177,7 +179,10 @@ class KernelHost implements Kernel {
     });
     if (created) {
       this.events.emit('run:queued', { runId: run.id, key: run.key, flow: run.flow, priority: run.priority });
-      this.dispatch(run.key, { urgent: run.priority === 'urgent' });
+      const notice = { urgent: run.priority === 'urgent' };
+      // A pure client (never started) resolves only once the owner has been told.
+      if (this.state === 'created') await this.signalOwner(run.key, notice);
+      else this.dispatch(run.key, notice);
     }
     return makeRunHandle<O>(run.id, created, this.store, this.events, this.clock, this.pollMs);
   }
@@ -198,7 +203,10 @@ class KernelHost implements Kernel {
     }
     const run = await this.store.requestCancel({ runId, mode });
     if (!run) throw new HoldfastError('run_not_found', `no run with id ${runId} in ${this.store.description}`);
-    if (run.status === 'queued' || run.status === 'running') this.dispatch(run.key, { cancelRunId: run.id });
+    if (run.status === 'queued' || run.status === 'running') {
+      if (this.state === 'created') await this.signalOwner(run.key, { cancelRunId: run.id });
+      else this.dispatch(run.key, { cancelRunId: run.id });
+    }
     return run.status;
   }
 
@@ -216,29 +224,23 @@ class KernelHost implements Kernel {
    * that owner over the wake channel. Always called after the durable write it is about.
    */
   private dispatch(key: string, notice: Notice = {}, owner?: OwnerLease): void {
-    if (this.state !== 'started') {
-      if (this.state === 'created') void this.signalOwner(key, notice);
-      return;
-    }
+    if (this.state !== 'started') return;
     const runtime = this.runtimes.get(key);
     if (runtime) return runtime.notify(notice);
     const inFlight = this.acquiring.get(key);
     if (inFlight) {
-      inFlight.again = true;
+      inFlight.again = mergeNotices(inFlight.again, notice);
       return;
     }
-    const attempt = { again: false };
+    const attempt: { again: Notice | undefined; done: Promise<void> } = { again: undefined, done: Promise.resolve() };
     this.acquiring.set(key, attempt);
     const takeOverFrom = owner?.ownerId && isOwnerProvablyDead(owner.ownerId, this.host.name, this.host.isAlive) ? owner.ownerId : undefined;
-    this.store
+    attempt.done = this.store
       .acquireOwner({ key, ownerId: this.ownerId, now: this.clock.now(), ttlMs: this.ttlMs, channel: this.listener?.address ?? null, takeOverFrom })
       .then((lease) => {
         this.acquiring.delete(key);
-        if (!lease) return this.signalOwner(key, notice);
-        if (this.state !== 'started') {
-          void this.store.releaseOwner({ key, ownerId: this.ownerId, epoch: lease.epoch });
-          return;
-        }
+        if (!lease) return this.signalOwner(key, mergeNotices(attempt.again, notice));
+        if (this.state !== 'started') return this.store.releaseOwner({ key, ownerId: this.ownerId, epoch: lease.epoch }).then(() => undefined);
         this.events.emit('owner:acquired', { key, epoch: lease.epoch });
         const rt = new KeyRuntime(lease, {
           store: this.store, clock: this.clock, events: this.events, flows: this.flows, providers: this.providers, slots: this.slots, logger: this.logger,
@@ -246,7 +248,7 @@ class KernelHost implements Kernel {
         });
         this.runtimes.set(key, rt);
         rt.start();
-        if (attempt.again) rt.notify();
+        if (attempt.again) rt.notify(attempt.again);
       })
       .catch((error: unknown) => {
         this.acquiring.delete(key);
@@ -324,4 +326,9 @@ class KernelHost implements Kernel {
     this.logger.error(`holdfast: error while ${context}`, { error: String(error) });
     this.events.emit('kernel:error', { error, context });
   }
+}
+
+/** What two notices for one key ask for together. */
+function mergeNotices(a: Notice | undefined, b: Notice): Notice {
+  return { urgent: Boolean(a?.urgent) || Boolean(b.urgent), cancelRunId: b.cancelRunId ?? a?.cancelRunId };
 }

@@ -218,6 +218,36 @@ describe('kernel', () => {
   });
 });
 
+describe('kernel lifecycle edges', () => {
+  it('stop() right after a submit waits for the key acquisition in flight and leaves the lease released', async () => {
+    const store = memoryStore();
+    const { kernel } = setup([echo], store);
+    await kernel.start();
+    const errors: unknown[] = [];
+    kernel.on('kernel:error', (e) => errors.push(e.error));
+    const pending = kernel.submit({ key: 'k', flow: 'echo', input: 1 });
+    const stopped = pending.then(() => kernel.stop());
+    await stopped;
+    await store.close();
+    await new Promise((r) => setImmediate(r));
+    expect(errors).toEqual([]);
+    const lease = await store.getOwner('k');
+    expect(lease === undefined || lease.ownerId === null).toBe(true);
+  });
+
+  it('a kernel that was never started is a pure client: it records, never runs, never takes keys', async () => {
+    const store = memoryStore();
+    const { kernel } = setup([echo], store);
+    const handle = await kernel.submit({ key: 'k', flow: 'echo', input: 'x' });
+    expect(await handle.status()).toBe('queued');
+    expect(await store.getOwner('k')).toBeUndefined();
+    const server = setup([echo], store);
+    await server.kernel.start();
+    expect(await server.kernel.handle(handle.id).result()).toBe('x');
+    await server.kernel.stop();
+  });
+});
+
 describe('bad input is refused with a clear typed error and writes nothing', () => {
   it('unknown flow, empty key, non-JSON input, bad priority, preempt without urgent', async () => {
     const { kernel, store } = setup();
