@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { isProcessGroupAlive, killProcessGroup } from './process-group.js';
+import { lineReader } from './line-reader.js';
 
 /** How a process group's main program ended. */
 export type GroupExit =
@@ -60,17 +61,9 @@ export function spawnProcessGroup(options: SpawnGroupOptions): GroupedProcess {
   const pgid = child.pid;
   const lifeline = child.stdio[3] as Readable;
   let report: GroupExit | undefined;
-  let lines = '';
+  const reports = lineReader((line) => (report = readReport(line) ?? report));
   lifeline.setEncoding('utf8');
-  lifeline.on('data', (text: string) => {
-    lines += text;
-    let nl: number;
-    while ((nl = lines.indexOf('\n')) >= 0) {
-      const line = lines.slice(0, nl);
-      lines = lines.slice(nl + 1);
-      report = readReport(line) ?? report;
-    }
-  });
+  lifeline.on('data', (text: string) => reports.push(text));
   lifeline.on('error', () => {}); // EOF/reset when the watchdog dies; the exit status says how.
 
   let reaped: Promise<unknown> = Promise.resolve();

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { isDeadState, parseProcStat } from './proc-table.js';
 
 /**
  * Process liveness and host identity, recorded with owner leases (K1) and lane leases (L6) so a
@@ -26,8 +27,8 @@ export function probeProcessAlive(pid: number): boolean | undefined {
 
 function isZombie(pid: number): boolean {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
+    const entry = parseProcStat(pid, readFileSync(`/proc/${pid}/stat`, 'utf8'));
+    return entry !== undefined && isDeadState(entry.state);
   } catch {
     return false;
   }

@@ -4,6 +4,7 @@ import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { WakeListener, WakeMessage, WakeTransport } from '../ports/wake.js';
+import { lineReader } from './line-reader.js';
 
 /** Unix socket paths are limited to about 107 bytes; longer directories fall back to the temp dir. */
 const MAX_SOCKET_PATH = 100;
@@ -21,17 +22,12 @@ export function unixSocketWake(options: { readonly dir: string; readonly sendTim
       const preferred = join(options.dir, name);
       const address = Buffer.byteLength(preferred) <= MAX_SOCKET_PATH ? preferred : join(tmpdir(), name);
       const server = createServer((socket) => {
-        let buffer = '';
-        socket.setEncoding('utf8');
-        socket.on('data', (chunk: string) => {
-          buffer += chunk;
-          let newline: number;
-          while ((newline = buffer.indexOf('\n')) >= 0) {
-            const message = parseWakeMessage(buffer.slice(0, newline));
-            buffer = buffer.slice(newline + 1);
-            if (message) onMessage(message);
-          }
+        const lines = lineReader((line) => {
+          const message = parseWakeMessage(line);
+          if (message) onMessage(message);
         });
+        socket.setEncoding('utf8');
+        socket.on('data', (chunk: string) => lines.push(chunk));
         socket.on('error', () => socket.destroy());
       });
       await new Promise<void>((resolve, reject) => {

@@ -1,5 +1,6 @@
 import type { Json } from '../model/index.js';
 import type { ProviderChunk } from '../ports/provider.js';
+import { lineReader } from '../platform/line-reader.js';
 
 /**
  * Turns a provider child's stdout into streamed chunks and the turn's result.
@@ -32,7 +33,6 @@ export function textCollector(emit: (chunk: ProviderChunk) => void): StdoutColle
 }
 
 export function jsonlCollector(emit: (chunk: ProviderChunk) => void): StdoutCollector {
-  let partial = '';
   let last: Json | undefined;
   let lastResult: Json | undefined;
   const line = (raw: string) => {
@@ -49,19 +49,10 @@ export function jsonlCollector(emit: (chunk: ProviderChunk) => void): StdoutColl
     if (isResultLine(value)) lastResult = value;
     emit({ kind: 'json', data: value });
   };
+  const lines = lineReader(line);
   return {
-    push(text) {
-      partial += text;
-      let nl: number;
-      while ((nl = partial.indexOf('\n')) >= 0) {
-        line(partial.slice(0, nl));
-        partial = partial.slice(nl + 1);
-      }
-    },
-    end() {
-      if (partial !== '') line(partial);
-      partial = '';
-    },
+    push: (text) => lines.push(text),
+    end: () => lines.end(),
     result: () => lastResult ?? last ?? null,
   };
 }

@@ -1,3 +1,4 @@
+import { HoldfastError } from '../../errors.js';
 import type { Json } from '../../model/json.js';
 import { LANE_MODES, LANE_OPS, type LaneJournalRead, type LaneRecord, type LiveLease } from '../../model/lane.js';
 
@@ -161,4 +162,13 @@ function fail(problem: string): { ok: false; problem: string } {
 
 function show(v: unknown): string {
   return v === undefined ? 'undefined' : (JSON.stringify(v) ?? typeof v);
+}
+
+/** Refuses to append a record that would not read back (a bug in the deciding code). */
+export function checkedRecord(record: LaneRecord): LaneRecord {
+  const decoded = decodeLaneRecord(record);
+  if (!decoded.ok) {
+    throw new HoldfastError('invalid_lane_record', `refusing to append lane record #${record.seq} (${record.op}): ${decoded.problem}; nothing was written`);
+  }
+  return decoded.value;
 }

@@ -1,5 +1,5 @@
 import { compact } from '../../core/lane-lease/compact.js';
-import { decodeLaneRecord } from '../../core/lane-lease/codec.js';
+import { checkedRecord } from '../../core/lane-lease/codec.js';
 import { EMPTY_LANE_STATE, applyRecord, replay } from '../../core/lane-lease/replay.js';
 import { HoldfastError, LaneJournalNotEmptyError } from '../../errors.js';
 import type { LaneJournalRead, LaneRecord, LaneState } from '../../model/lane.js';
@@ -66,11 +66,3 @@ export function memoryLaneStore(isClosed: () => boolean = () => false): LaneStor
   };
 }
 
-/** Refuses to append a record that would not read back (a bug in the deciding code). */
-export function checkedRecord(record: LaneRecord): LaneRecord {
-  const decoded = decodeLaneRecord(record);
-  if (!decoded.ok) {
-    throw new HoldfastError('invalid_lane_record', `refusing to append lane record #${record.seq} (${record.op}): ${decoded.problem}; nothing was written`);
-  }
-  return decoded.value;
-}

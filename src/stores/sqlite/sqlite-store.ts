@@ -3,7 +3,7 @@ import type Database from 'better-sqlite3';
 import { checkFence, decideAcquire } from '../../core/owner-lease.js';
 import { priorityRank } from '../../core/mailbox.js';
 import { HoldfastError, StaleEpochError } from '../../errors.js';
-import type { CancelMode, OwnerLease, ParkedFrame, RunRecord, StepRecord } from '../../model/index.js';
+import { PRIORITIES, type CancelMode, type OwnerLease, type ParkedFrame, type RunRecord, type StepRecord } from '../../model/index.js';
 import type {
   AcquireOwner, ClaimNext, ClaimedRun, CommitStep, EnqueueResult, Fence, FinishRun, KeyWork,
   NewCommand, RenewOwners, RunQuery, Store,
@@ -130,7 +130,7 @@ class SqliteStore implements Store {
     type Row = { key: string; rank: number; owner_id: string | null; epoch: number | null; expires_at: number | null; channel: string | null };
     return (this.q.keysWithWork.all(limit) as Row[]).map((r) => ({
       key: r.key,
-      topPriority: (['urgent', 'normal', 'background'] as const)[r.rank] ?? 'normal',
+      topPriority: PRIORITIES[r.rank] ?? 'normal',
       owner: r.epoch === null ? undefined : toOwner({ key: r.key, owner_id: r.owner_id, epoch: r.epoch, expires_at: r.expires_at ?? 0, channel: r.channel }),
     }));
   }
