@@ -1,7 +1,7 @@
 import { nextInMailbox, priorityRank } from '../../core/mailbox.js';
 import { checkFence, decideAcquire } from '../../core/owner-lease.js';
 import { HoldfastError, StaleEpochError } from '../../errors.js';
-import type { CancelMode, OwnerLease, ParkedFrame, Priority, RunRecord, StepRecord } from '../../model/index.js';
+import { PRIORITIES, type CancelMode, type OwnerLease, type ParkedFrame, type RunRecord, type StepRecord } from '../../model/index.js';
 import type { LaneStore } from '../../ports/lane-store.js';
 import type {
   AcquireOwner, ClaimNext, ClaimedRun, CommitStep, EnqueueResult, Fence, FinishRun, KeyWork,
@@ -64,18 +64,17 @@ class MemoryStore implements Store {
   }
 
   async keysWithWork(limit: number): Promise<KeyWork[]> {
-    const best = new Map<string, { rank: number; seq: number; priority: Priority }>();
+    // Per key with pending runs: its best priority rank and its oldest pending seq.
+    const best = new Map<string, { rank: number; seq: number }>();
     for (const run of this.runs.values()) {
       if (run.status !== 'queued' && run.status !== 'running') continue;
-      const rank = priorityRank(run.priority);
-      const seen = best.get(run.key);
-      if (!seen) best.set(run.key, { rank, seq: run.seq, priority: run.priority });
-      else best.set(run.key, rank < seen.rank ? { rank, seq: Math.min(seen.seq, run.seq), priority: run.priority } : { ...seen, seq: Math.min(seen.seq, run.seq) });
+      const seen = best.get(run.key) ?? { rank: Infinity, seq: Infinity };
+      best.set(run.key, { rank: Math.min(seen.rank, priorityRank(run.priority)), seq: Math.min(seen.seq, run.seq) });
     }
     return [...best.entries()]
       .sort(([, a], [, b]) => a.rank - b.rank || a.seq - b.seq)
       .slice(0, limit)
-      .map(([key, b]) => ({ key, topPriority: b.priority, owner: this.owners.get(key) }));
+      .map(([key, b]) => ({ key, topPriority: PRIORITIES[b.rank]!, owner: this.owners.get(key) }));
   }
 
   async acquireOwner(request: AcquireOwner): Promise<OwnerLease | undefined> {
