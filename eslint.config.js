@@ -1,29 +1,11 @@
-// Lint, including the layer rule of docs/architecture: model <- ports <- core <- runtime <-
-// {lanes, daemon} <- cli; stores/* and platform/ depend only on ports and model (and core's pure
-// decisions). Ambient time, randomness and process control are allowed only in src/platform/.
-// Import cycles are checked by test/unit/import-graph.test.ts.
+// Typed lint, and the ban on ambient time, randomness and process control outside src/platform/.
+// The layer rule and import cycles are checked by dependency-cruiser (.dependency-cruiser.cjs),
+// formatting by Prettier; `npm run lint` runs all three.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
-const layer = (dir, forbidden) => ({
-  files: [`src/${dir}/**/*.ts`],
-  rules: {
-    'no-restricted-imports': [
-      'error',
-      {
-        patterns: forbidden.map((f) => ({
-          group: [`**/${f}/*`, `**/${f}/**`, `**/${f}.js`],
-          message: `src/${dir} may not import from ${f}/ (layering rule, see ARCHITECTURE).`,
-        })),
-      },
-    ],
-  },
-});
-
-const shells = ['runtime', 'lanes', 'daemon', 'cli', 'stores', 'platform', 'providers'];
-
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'bench/**', 'coverage/**', 'dashboard/**'] },
+  { ignores: ['.dependency-cruiser.cjs', 'dist/**', 'node_modules/**', 'bench/**', 'coverage/**', 'dashboard/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -47,25 +29,17 @@ export default tseslint.config(
   {
     files: ['**/*.js', '**/*.mjs'],
     languageOptions: {
-      globals: { process: 'readonly', console: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', Buffer: 'readonly' },
+      globals: {
+        process: 'readonly',
+        console: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+        setInterval: 'readonly',
+        clearInterval: 'readonly',
+        Buffer: 'readonly',
+      },
     },
   },
-  {
-    // Examples are product code: they reach holdfast only through its public entry points (K9).
-    files: ['examples/**/*.ts'],
-    rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['**/src/**', '../**/src/*'], message: "Product code imports 'holdfast' or 'holdfast/testing' only (K9)." }] }],
-    },
-  },
-  layer('model', ['ports', 'core', 'runtime', 'lanes', 'daemon', 'cli', 'stores', 'platform', 'providers']),
-  layer('ports', ['core', ...shells]),
-  layer('core', shells),
-  layer('stores', ['runtime', 'lanes', 'daemon', 'cli', 'platform', 'providers']),
-  layer('platform', ['core', 'runtime', 'lanes', 'daemon', 'cli', 'stores', 'providers']),
-  layer('providers', ['runtime', 'lanes', 'daemon', 'cli', 'stores']),
-  layer('runtime', ['lanes', 'daemon', 'cli', 'stores']),
-  layer('lanes', ['daemon', 'cli', 'stores']),
-  layer('daemon', ['cli']),
   {
     // No ambient time, randomness or process control outside platform/ (inject Clock/Random).
     files: ['src/**/*.ts'],

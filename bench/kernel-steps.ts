@@ -12,9 +12,26 @@ import { int, LEVELS, round, scratch, table, type SyncLevel } from './common.js'
 export const KEYS = 8;
 export const STEPS_PER_RUN = 10;
 
-export interface RawResult { level: SyncLevel; txns: number; ms: number; txnPerSec: number }
-export interface StepsResult { level: SyncLevel; keys: number; runsPerKey: number; steps: number; ms: number; stepsPerSec: number }
-export interface LevelResult { level: SyncLevel; raw: RawResult; kernel: StepsResult; ratio: number }
+export interface RawResult {
+  level: SyncLevel;
+  txns: number;
+  ms: number;
+  txnPerSec: number;
+}
+export interface StepsResult {
+  level: SyncLevel;
+  keys: number;
+  runsPerKey: number;
+  steps: number;
+  ms: number;
+  stepsPerSec: number;
+}
+export interface LevelResult {
+  level: SyncLevel;
+  raw: RawResult;
+  kernel: StepsResult;
+  ratio: number;
+}
 
 /** `count` transactions, or (with `count` undefined) as many as fit in `seconds`. */
 export function measureRaw(level: SyncLevel, work: { count?: number; seconds?: number }): RawResult {
@@ -23,7 +40,9 @@ export function measureRaw(level: SyncLevel, work: { count?: number; seconds?: n
   try {
     db.pragma('journal_mode = WAL');
     db.pragma(`synchronous = ${level}`);
-    db.exec('CREATE TABLE raw (id INTEGER PRIMARY KEY, run_id TEXT NOT NULL, seq INTEGER NOT NULL, result TEXT NOT NULL, at INTEGER NOT NULL)');
+    db.exec(
+      'CREATE TABLE raw (id INTEGER PRIMARY KEY, run_id TEXT NOT NULL, seq INTEGER NOT NULL, result TEXT NOT NULL, at INTEGER NOT NULL)',
+    );
     const begin = db.prepare('BEGIN IMMEDIATE');
     const insert = db.prepare('INSERT INTO raw (run_id, seq, result, at) VALUES (?, ?, ?, ?)');
     const commit = db.prepare('COMMIT');
@@ -153,19 +172,37 @@ export function formatKernelSteps(results: readonly LevelResult[]): string {
     table(
       ['synchronous', 'holdfast steps/s', 'raw txn/s', 'ratio', 'aim', 'met', 'work (steps / txns)', 'time (s)'],
       results.map((r) => [
-        r.level, int(r.kernel.stepsPerSec), int(r.raw.txnPerSec), r.ratio.toFixed(2), `>= ${aim(r).toFixed(1)}`, r.ratio >= aim(r) ? 'yes' : 'NO',
-        `${int(r.kernel.steps)} / ${int(r.raw.txns)}`, `${(r.kernel.ms / 1000).toFixed(1)} / ${(r.raw.ms / 1000).toFixed(1)}`,
+        r.level,
+        int(r.kernel.stepsPerSec),
+        int(r.raw.txnPerSec),
+        r.ratio.toFixed(2),
+        `>= ${aim(r).toFixed(1)}`,
+        r.ratio >= aim(r) ? 'yes' : 'NO',
+        `${int(r.kernel.steps)} / ${int(r.raw.txns)}`,
+        `${(r.kernel.ms / 1000).toFixed(1)} / ${(r.raw.ms / 1000).toFixed(1)}`,
       ]),
     ),
   ].join('\n');
 }
 
 export function kernelStepsJson(results: readonly LevelResult[]) {
-  return Object.fromEntries(results.map((r) => [r.level, {
-    stepsPerSec: round(r.kernel.stepsPerSec), rawTxnPerSec: round(r.raw.txnPerSec), ratio: round(r.ratio, 3),
-    aim: r.level === 'FULL' ? 1 : 0.5, met: r.ratio >= (r.level === 'FULL' ? 1 : 0.5),
-    steps: r.kernel.steps, runsPerKey: r.kernel.runsPerKey, kernelMs: round(r.kernel.ms), rawTxns: r.raw.txns, rawMs: round(r.raw.ms),
-  }]));
+  return Object.fromEntries(
+    results.map((r) => [
+      r.level,
+      {
+        stepsPerSec: round(r.kernel.stepsPerSec),
+        rawTxnPerSec: round(r.raw.txnPerSec),
+        ratio: round(r.ratio, 3),
+        aim: r.level === 'FULL' ? 1 : 0.5,
+        met: r.ratio >= (r.level === 'FULL' ? 1 : 0.5),
+        steps: r.kernel.steps,
+        runsPerKey: r.kernel.runsPerKey,
+        kernelMs: round(r.kernel.ms),
+        rawTxns: r.raw.txns,
+        rawMs: round(r.raw.ms),
+      },
+    ]),
+  );
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

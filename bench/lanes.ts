@@ -25,7 +25,11 @@ const PROCESSES = 2;
 const CLIENTS = 8;
 const REFUSED_BACKOFF_MS = 1;
 type Scenario = 'raw' | 'hot' | 'spread';
-interface WorkerReport { ops: number; refused: number; ms: number }
+interface WorkerReport {
+  ops: number;
+  refused: number;
+  ms: number;
+}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -37,7 +41,10 @@ async function worker(scenario: Scenario, db: string, dir: string, id: string, s
     conn.exec('CREATE TABLE IF NOT EXISTS bench_raw (id INTEGER PRIMARY KEY, worker TEXT, at INTEGER)');
     const insert = conn.prepare('INSERT INTO bench_raw (worker, at) VALUES (?, ?)');
     const txn = conn.transaction(() => insert.run(id, Date.now()));
-    op = async () => { txn.immediate(); return true; };
+    op = async () => {
+      txn.immediate();
+      return true;
+    };
     close = async () => conn.close();
   } else {
     const store = sqliteStore({ path: db, busyTimeoutMs: 10_000 });
@@ -76,11 +83,17 @@ async function worker(scenario: Scenario, db: string, dir: string, id: string, s
 
 function runWorker(scenario: Scenario, db: string, dir: string, id: string, seconds: number, clients: number): Promise<WorkerReport> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...process.execArgv, SELF, '--worker', scenario, db, dir, id, String(seconds), String(clients)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(
+      process.execPath,
+      [...process.execArgv, SELF, '--worker', scenario, db, dir, id, String(seconds), String(clients)],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as WorkerReport) : reject(new Error(`${scenario} worker ${id} exited ${code}`))));
+    child.on('exit', (code) =>
+      code === 0 ? resolve(JSON.parse(out) as WorkerReport) : reject(new Error(`${scenario} worker ${id} exited ${code}`)),
+    );
   });
 }
 
@@ -109,7 +122,11 @@ async function countDoubleGrants(db: string): Promise<number> {
   let state = EMPTY_LANE_STATE;
   let bad = 0;
   for (const r of records) {
-    if (r.op === 'acquire' && arbitrate({ lane: r.lane ?? '', tree: normalizeTree(r.tree ?? []), mode: r.mode ?? undefined }, state.leases).outcome !== 'acquire') bad++;
+    if (
+      r.op === 'acquire' &&
+      arbitrate({ lane: r.lane ?? '', tree: normalizeTree(r.tree ?? []), mode: r.mode ?? undefined }, state.leases).outcome !== 'acquire'
+    )
+      bad++;
     state = applyRecord(state, r);
   }
   return bad;
@@ -135,7 +152,9 @@ async function main(): Promise<void> {
   console.log(`raw BEGIN IMMEDIATE 1-row insert txn/s, 1 process : ${f(raw1.rate)}`);
   console.log(`raw BEGIN IMMEDIATE 1-row insert txn/s, ${PROCESSES} processes: ${f(raw2.rate)}`);
   const line = (label: string, m: Awaited<ReturnType<typeof measure>>) =>
-    console.log(`${label} acquire+release pairs/s ${f(m.rate)}  refusals ${String(m.refused).padStart(6)}  double grants ${m.doubleGrants}  -> ${ratio(m.rate)}`);
+    console.log(
+      `${label} acquire+release pairs/s ${f(m.rate)}  refusals ${String(m.refused).padStart(6)}  double grants ${m.doubleGrants}  -> ${ratio(m.rate)}`,
+    );
   console.log('one client per process (each pair is 2 serial transactions):');
   line('(a) hot lane  ', hot);
   line('(b) 1000 lanes', spread);

@@ -83,7 +83,9 @@ const flows = [work, urgent];
 
 /** A fake turn of TURN_MS on the real clock; a re-issued turn (after a steal) answers at once. */
 const fakeAgent = (): Provider =>
-  fakeProvider((request) => (request.interrupted ? { durationMs: 0, result: 'resumed' } : { durationMs: TURN_MS, result: 'finished' }), { clock: systemClock });
+  fakeProvider((request) => (request.interrupted ? { durationMs: 0, result: 'resumed' } : { durationMs: TURN_MS, result: 'finished' }), {
+    clock: systemClock,
+  });
 const execAgent = (): Provider => execProvider({ argv: [process.execPath, longChild] });
 
 /** The submitter process of setup 3, driven over stdin, answering one JSON line per command. */
@@ -93,8 +95,13 @@ class Submitter {
   private readonly exited: Promise<void>;
 
   constructor(db: string) {
-    this.child = spawn(process.execPath, ['--import', 'tsx', thisFile, '--submitter', db], { cwd: here, stdio: ['pipe', 'pipe', 'inherit'] });
-    createInterface({ input: this.child.stdout! }).on('line', (line) => this.waiting.shift()?.(JSON.parse(line) as Record<string, unknown>));
+    this.child = spawn(process.execPath, ['--import', 'tsx', thisFile, '--submitter', db], {
+      cwd: here,
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    createInterface({ input: this.child.stdout! }).on('line', (line) =>
+      this.waiting.shift()?.(JSON.parse(line) as Record<string, unknown>),
+    );
     this.exited = new Promise((resolve) => this.child.once('exit', () => resolve()));
   }
 
@@ -146,8 +153,15 @@ export async function measureSetup(setup: SetupName, preempt: PreemptKind, sampl
   kernel.on('run:failed', (e) => (failure ??= new Error(`run ${e.runId} failed: ${e.error.code} ${e.error.message}`)));
   const submitter = setup === 'exec child, other process' ? new Submitter(db) : undefined;
   const result: PreemptionResult = {
-    setup, preempt, samples, abortEvent: exec ? 'turn:aborted' : 'turn:preempted', abort: [], start: [], unwind: [],
-    aimMs: submitter ? AIM_CROSS_PROCESS_MS : AIM_IN_PROCESS_MS, ...(submitter ? {} : { fromQueued: { abort: [], start: [] } }),
+    setup,
+    preempt,
+    samples,
+    abortEvent: exec ? 'turn:aborted' : 'turn:preempted',
+    abort: [],
+    start: [],
+    unwind: [],
+    aimMs: submitter ? AIM_CROSS_PROCESS_MS : AIM_IN_PROCESS_MS,
+    ...(submitter ? {} : { fromQueued: { abort: [], start: [] } }),
   };
   try {
     await kernel.start();
@@ -155,7 +169,9 @@ export async function measureSetup(setup: SetupName, preempt: PreemptKind, sampl
     for (let i = 0; i < WARMUP + samples; i++) {
       const key = `preempt:${i}`;
       // The turn counts as started once the provider runs it: for a child, once it printed its first line.
-      const started: Promise<unknown> = exec ? kernel.once('turn:output', (e) => e.key === key) : kernel.once('turn:started', (e) => e.key === key);
+      const started: Promise<unknown> = exec
+        ? kernel.once('turn:output', (e) => e.key === key)
+        : kernel.once('turn:started', (e) => e.key === key);
       const urgentDone = kernel.once('run:completed', (e) => e.key === key && e.result === 'done');
       const settled = kernel.once('turn:aborted', (e) => e.key === key);
       const released = kernel.once('owner:released', (e) => e.key === key);
@@ -231,25 +247,54 @@ export function formatPreemption(results: readonly PreemptionResult[]): string {
     `preemption latency: one ${TURN_MS / 1000} s turn in flight, urgent command submitted at a random 0-${OFFSET_MS} ms into it; from the urgent submit's commit to`,
     `(a) the turn's abort observed (fake: turn:preempted; exec: turn:aborted, the child's process group gone) and (b) the urgent run's first step started`,
     table(
-      ['setup', 'preempt', 'n', '(a) event', '(a) p50 ms', '(a) p99 ms', '(a) max ms', '(b) p50 ms', '(b) p99 ms', '(b) max ms', 'aim p99', 'met (a)', 'met (b)'],
+      [
+        'setup',
+        'preempt',
+        'n',
+        '(a) event',
+        '(a) p50 ms',
+        '(a) p99 ms',
+        '(a) max ms',
+        '(b) p50 ms',
+        '(b) p99 ms',
+        '(b) max ms',
+        'aim p99',
+        'met (a)',
+        'met (b)',
+      ],
       results.map((r) => [
-        r.setup, r.preempt, String(r.samples), r.abortEvent,
-        ms(percentile(r.abort, 50)), ms(percentile(r.abort, 99)), ms(Math.max(...r.abort)),
-        ms(percentile(r.start, 50)), ms(percentile(r.start, 99)), ms(Math.max(...r.start)),
-        `< ${r.aimMs} ms`, metA(r) ? 'yes' : 'NO', metB(r) ? 'yes' : 'NO',
+        r.setup,
+        r.preempt,
+        String(r.samples),
+        r.abortEvent,
+        ms(percentile(r.abort, 50)),
+        ms(percentile(r.abort, 99)),
+        ms(Math.max(...r.abort)),
+        ms(percentile(r.start, 50)),
+        ms(percentile(r.start, 99)),
+        ms(Math.max(...r.start)),
+        `< ${r.aimMs} ms`,
+        metA(r) ? 'yes' : 'NO',
+        metB(r) ? 'yes' : 'NO',
       ]),
     ),
   ];
   for (const r of results) {
     if (r.fromQueued) {
       const q = r.fromQueued;
-      lines.push(`${r.setup} (${r.preempt}), from run:queued (emitted when the enqueue's COMMIT returned, before submit() resolves): (a) p50 ${ms(percentile(q.abort, 50))} ms, p99 ${ms(percentile(q.abort, 99))} ms; (b) p50 ${ms(percentile(q.start, 50))} ms, p99 ${ms(percentile(q.start, 99))} ms`);
+      lines.push(
+        `${r.setup} (${r.preempt}), from run:queued (emitted when the enqueue's COMMIT returned, before submit() resolves): (a) p50 ${ms(percentile(q.abort, 50))} ms, p99 ${ms(percentile(q.abort, 99))} ms; (b) p50 ${ms(percentile(q.start, 50))} ms, p99 ${ms(percentile(q.start, 99))} ms`,
+      );
     }
     if (r.unwind.length > 0) {
-      lines.push(`${r.setup} (${r.preempt}): commit to turn:preempted (run unwinds, group not yet gone) p50 ${ms(percentile(r.unwind, 50))} ms, p99 ${ms(percentile(r.unwind, 99))} ms`);
+      lines.push(
+        `${r.setup} (${r.preempt}): commit to turn:preempted (run unwinds, group not yet gone) p50 ${ms(percentile(r.unwind, 50))} ms, p99 ${ms(percentile(r.unwind, 99))} ms`,
+      );
     }
     if (r.clock) {
-      lines.push(`${r.setup}: submitter clock minus owner clock ${r.clock.offsetMs.toFixed(3)} ms (shortest ping round trip ${r.clock.rttMs.toFixed(3)} ms); not corrected`);
+      lines.push(
+        `${r.setup}: submitter clock minus owner clock ${r.clock.offsetMs.toFixed(3)} ms (shortest ping round trip ${r.clock.rttMs.toFixed(3)} ms); not corrected`,
+      );
     }
   }
   return lines.join('\n');
@@ -257,18 +302,31 @@ export function formatPreemption(results: readonly PreemptionResult[]): string {
 
 export function preemptionJson(results: readonly PreemptionResult[]) {
   return results.map((r) => ({
-    setup: r.setup, preempt: r.preempt, samples: r.samples, abortEvent: r.abortEvent,
-    abortP50Ms: round(percentile(r.abort, 50), 3), abortP99Ms: round(percentile(r.abort, 99), 3), abortMaxMs: round(Math.max(...r.abort), 3),
-    startP50Ms: round(percentile(r.start, 50), 3), startP99Ms: round(percentile(r.start, 99), 3), startMaxMs: round(Math.max(...r.start), 3),
+    setup: r.setup,
+    preempt: r.preempt,
+    samples: r.samples,
+    abortEvent: r.abortEvent,
+    abortP50Ms: round(percentile(r.abort, 50), 3),
+    abortP99Ms: round(percentile(r.abort, 99), 3),
+    abortMaxMs: round(Math.max(...r.abort), 3),
+    startP50Ms: round(percentile(r.start, 50), 3),
+    startP99Ms: round(percentile(r.start, 99), 3),
+    startMaxMs: round(Math.max(...r.start), 3),
     ...(r.unwind.length > 0 ? { unwindP50Ms: round(percentile(r.unwind, 50), 3), unwindP99Ms: round(percentile(r.unwind, 99), 3) } : {}),
-    ...(r.fromQueued ? {
-      fromQueued: {
-        abortP50Ms: round(percentile(r.fromQueued.abort, 50), 3), abortP99Ms: round(percentile(r.fromQueued.abort, 99), 3),
-        startP50Ms: round(percentile(r.fromQueued.start, 50), 3), startP99Ms: round(percentile(r.fromQueued.start, 99), 3),
-      },
-    } : {}),
+    ...(r.fromQueued
+      ? {
+          fromQueued: {
+            abortP50Ms: round(percentile(r.fromQueued.abort, 50), 3),
+            abortP99Ms: round(percentile(r.fromQueued.abort, 99), 3),
+            startP50Ms: round(percentile(r.fromQueued.start, 50), 3),
+            startP99Ms: round(percentile(r.fromQueued.start, 99), 3),
+          },
+        }
+      : {}),
     ...(r.clock ? { clockOffsetMs: round(r.clock.offsetMs, 3), clockRttMs: round(r.clock.rttMs, 3) } : {}),
-    aimP99Ms: r.aimMs, metAbort: metA(r), metStart: metB(r),
+    aimP99Ms: r.aimMs,
+    metAbort: metA(r),
+    metStart: metB(r),
   }));
 }
 

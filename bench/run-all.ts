@@ -23,7 +23,12 @@ const PREEMPT_SAMPLES = Number(process.env.BENCH_PREEMPT_SAMPLES ?? 200);
 
 const heading = (title: string) => console.log(`\n== ${title} ${'='.repeat(Math.max(0, 76 - title.length))}`);
 
-interface ChildReport { script: string; status: 'ok' | 'failed' | 'missing'; exitCode?: number | null; seconds?: number }
+interface ChildReport {
+  script: string;
+  status: 'ok' | 'failed' | 'missing';
+  exitCode?: number | null;
+  seconds?: number;
+}
 
 /** Runs `bench/<name>` with tsx from the repository root, its output passed straight through. */
 function runChild(name: string): Promise<ChildReport> {
@@ -72,11 +77,13 @@ const providerKill = await runChild('provider-kill.ts');
 
 const totalSeconds = (performance.now() - began) / 1000;
 console.log(`\ntotal ${totalSeconds.toFixed(1)} s`);
-console.log(`BENCH_JSON ${JSON.stringify({
-  machine: { platform: platform(), cores: cpus().length, node: process.version },
-  kernelSteps: kernelStepsJson(steps),
-  submitToStart: submitLatencyJson(latency),
-  preemption: preemptionJson(preemption),
-  children: [lanes, providerKill],
-  totalSeconds: Number(totalSeconds.toFixed(1)),
-})}`);
+console.log(
+  `BENCH_JSON ${JSON.stringify({
+    machine: { platform: platform(), cores: cpus().length, node: process.version },
+    kernelSteps: kernelStepsJson(steps),
+    submitToStart: submitLatencyJson(latency),
+    preemption: preemptionJson(preemption),
+    children: [lanes, providerKill],
+    totalSeconds: Number(totalSeconds.toFixed(1)),
+  })}`,
+);

@@ -19,22 +19,60 @@ export type { Store } from './ports/store.js';
 export { createLanes } from './lanes/service.js';
 export type { Lanes, LanesOptions, AcquireRequest, AcquireResult, LeaseRequest, LaneStatus } from './lanes/service.js';
 export {
-  arbitrate, replay, compact, normalizePath, normalizeTree, isLeaseExpired, checkGeneration, livenessVerdict,
-  DEFAULT_ARBITER_POLICY, DEFAULT_EXPIRY_POLICY,
+  arbitrate,
+  replay,
+  compact,
+  normalizePath,
+  normalizeTree,
+  isLeaseExpired,
+  checkGeneration,
+  livenessVerdict,
+  DEFAULT_ARBITER_POLICY,
+  DEFAULT_EXPIRY_POLICY,
 } from './core/lane-lease/index.js';
 export type {
-  LaneDecision, RefuseReason, GenerationVerdict, LivenessVerdict, ExpiryPolicy, ProcessProbe,
+  LaneDecision,
+  RefuseReason,
+  GenerationVerdict,
+  LivenessVerdict,
+  ExpiryPolicy,
+  ProcessProbe,
 } from './core/lane-lease/index.js';
 export type { LaneStore } from './ports/lane-store.js';
 export type { Clock, Random, TimerHandle } from './ports/clock.js';
 export type { Logger } from './ports/logger.js';
 export type {
-  Json, Key, RunId, Epoch, Priority, RunStatus, PreemptKind, RunRecord, StepRecord, RunError, OwnerLease,
-  LiveLease, LaneRecord, LaneState, LaneMode, LaneOp,
+  Json,
+  Key,
+  RunId,
+  Epoch,
+  Priority,
+  RunStatus,
+  PreemptKind,
+  RunRecord,
+  StepRecord,
+  RunError,
+  OwnerLease,
+  LiveLease,
+  LaneRecord,
+  LaneState,
+  LaneMode,
+  LaneOp,
 } from './model/index.js';
 export { PRIORITIES, RUN_STATUSES, PREEMPT_KINDS } from './model/index.js';
 export {
-  HoldfastError, InvalidInputError, UnknownFlowError, UnknownProviderError, StaleEpochError,
-  JournalDivergenceError, StoreFormatError, KernelStateError, RunFailedError, TerminalError,
-  ProviderFailedError, ProviderNotFoundError, LaneJournalCorruptError, LaneJournalNotEmptyError,
+  HoldfastError,
+  InvalidInputError,
+  UnknownFlowError,
+  UnknownProviderError,
+  StaleEpochError,
+  JournalDivergenceError,
+  StoreFormatError,
+  KernelStateError,
+  RunFailedError,
+  TerminalError,
+  ProviderFailedError,
+  ProviderNotFoundError,
+  LaneJournalCorruptError,
+  LaneJournalNotEmptyError,
 } from './errors.js';

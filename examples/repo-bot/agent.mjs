@@ -13,5 +13,7 @@ process.stdin.on('end', async () => {
     await sleep(resumed ? 20 : 120);
     console.log(thought);
   }
-  console.log(`suggest: ${prompt.includes('crash') ? 'check the Safari user-agent branch in login.ts' : 'ask the reporter for a minimal example'}`);
+  console.log(
+    `suggest: ${prompt.includes('crash') ? 'check the Safari user-agent branch in login.ts' : 'ask the reporter for a minimal example'}`,
+  );
 });

@@ -32,8 +32,10 @@ export const triageIssue = defineFlow('triage-issue', async (ctx, input: IssueOp
   const assignee = await ctx.step('pick-assignee', () => MAINTAINERS[input.issue % MAINTAINERS.length]!);
   const thoughts = await ctx.turn<string>('agent', `Issue #${input.issue}: ${input.title}`);
   const suggestion = thoughts.split('\n').at(-1) ?? '';
-  const comment = await ctx.step('compose-comment', () =>
-    `Thanks @${input.author}! Labelled **${label}** and assigned to @${assignee}. Agent: ${suggestion}`);
+  const comment = await ctx.step(
+    'compose-comment',
+    () => `Thanks @${input.author}! Labelled **${label}** and assigned to @${assignee}. Agent: ${suggestion}`,
+  );
   return { issue: input.issue, label, assignee, comment };
 });
 
@@ -41,7 +43,10 @@ export const triageIssue = defineFlow('triage-issue', async (ctx, input: IssueOp
 export const answerComment = defineFlow('answer-comment', async (ctx, input: CommentCreated) => {
   const question = await ctx.step('read-thread', () => input.body.replace(/@repo-bot\s*/i, '').trim());
   const answer = await ctx.step('draft-answer', () =>
-    /status/i.test(question) ? `@${input.author} issue #${input.issue} is being triaged right now.` : `@${input.author} noted: "${question}".`);
+    /status/i.test(question)
+      ? `@${input.author} issue #${input.issue} is being triaged right now.`
+      : `@${input.author} noted: "${question}".`,
+  );
   return { issue: input.issue, answer };
 });
 

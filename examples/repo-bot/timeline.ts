@@ -10,9 +10,14 @@ export function printTimeline(kernel: Kernel, write: (line: string) => void, now
   kernel.on('owner:acquired', (e) => line(e.key, 'owned', `epoch ${e.epoch}`));
   kernel.on('run:started', (e) => line(e.key, 'started', `${short(e.runId)} ${e.flow} attempt ${e.attempt}`));
   kernel.on('step:committed', (e) => line(e.key, 'step', `${short(e.runId)} #${e.seq} ${e.name}`));
-  kernel.on('turn:started', (e) => line(e.key, 'turn', `${short(e.runId)} #${e.seq} ${e.provider}${e.interrupted ? ' (re-issued after interruption)' : ''}`));
+  kernel.on('turn:started', (e) =>
+    line(e.key, 'turn', `${short(e.runId)} #${e.seq} ${e.provider}${e.interrupted ? ' (re-issued after interruption)' : ''}`),
+  );
   kernel.on('turn:output', (e) => {
-    for (const text of (typeof e.chunk.data === 'string' ? e.chunk.data : JSON.stringify(e.chunk.data)).split('\n').filter((t) => t.trim() !== '')) line(e.key, '  agent', text.trim());
+    for (const text of (typeof e.chunk.data === 'string' ? e.chunk.data : JSON.stringify(e.chunk.data))
+      .split('\n')
+      .filter((t) => t.trim() !== ''))
+      line(e.key, '  agent', text.trim());
   });
   kernel.on('run:interrupted', (e) => line(e.key, 'PREEMPT', `${short(e.runId)} ${e.kind} by ${short(e.by)}`));
   kernel.on('run:parked', (e) => line(e.key, 'parked', `${short(e.runId)} at #${e.turnSeq}`));

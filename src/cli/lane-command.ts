@@ -11,8 +11,17 @@ import { haltVerb, spawnVerb } from './lane/intents.js';
 import { liveVerb, statusVerb } from './lane/views.js';
 
 const VERBS: Record<string, Verb> = {
-  acquire: acquireVerb, release: releaseVerb, heartbeat: heartbeatVerb, adopt: adoptVerb, halt: haltVerb,
-  spawn: spawnVerb, live: liveVerb, status: statusVerb, compact: compactVerb, export: exportVerb, import: importVerb,
+  acquire: acquireVerb,
+  release: releaseVerb,
+  heartbeat: heartbeatVerb,
+  adopt: adoptVerb,
+  halt: haltVerb,
+  spawn: spawnVerb,
+  live: liveVerb,
+  status: statusVerb,
+  compact: compactVerb,
+  export: exportVerb,
+  import: importVerb,
 };
 
 const USAGE = [

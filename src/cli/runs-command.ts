@@ -12,8 +12,15 @@ export async function runRunsCommand(verb: 'runs' | 'run', args: string[], io: C
   let parsed;
   try {
     parsed = parseArgs({
-      args, allowPositionals: verb === 'run',
-      options: { db: { type: 'string' }, key: { type: 'string' }, status: { type: 'string' }, limit: { type: 'string' }, json: { type: 'boolean' } },
+      args,
+      allowPositionals: verb === 'run',
+      options: {
+        db: { type: 'string' },
+        key: { type: 'string' },
+        status: { type: 'string' },
+        limit: { type: 'string' },
+        json: { type: 'boolean' },
+      },
     });
   } catch (error) {
     io.stderr(`holdfast ${verb}: ${(error as Error).message}\n${RUNS_USAGE}\n`);

@@ -1,18 +1,28 @@
 import { DEFAULT_ARBITER_POLICY, type ArbiterPolicy, type RefuseReason } from '../core/lane-lease/arbiter.js';
 import { encodeLaneRecordLine, readJournalLines } from '../core/lane-lease/codec.js';
 import {
-  decideAcquire, decideAdopt, decideHalt, decideHeartbeat, decideRelease, decideScavenge, decideSpawn,
+  decideAcquire,
+  decideAdopt,
+  decideHalt,
+  decideHeartbeat,
+  decideRelease,
+  decideScavenge,
+  decideSpawn,
 } from '../core/lane-lease/decide.js';
-import { DEFAULT_EXPIRY_POLICY, withoutExpired, type ExpiryContext, type ExpiryPolicy, type ProcessProbe } from '../core/lane-lease/expiry.js';
+import {
+  DEFAULT_EXPIRY_POLICY,
+  withoutExpired,
+  type ExpiryContext,
+  type ExpiryPolicy,
+  type ProcessProbe,
+} from '../core/lane-lease/expiry.js';
 import { checkGeneration, type GenerationVerdict } from '../core/lane-lease/generations.js';
 import { DEFAULT_BEAT_WINDOW_MS, livenessVerdict, type LivenessVerdict } from '../core/lane-lease/liveness-verdict.js';
 import { LaneJournalCorruptError } from '../errors.js';
 import type { LaneJournalRead, LaneMode, LiveLease } from '../model/lane.js';
 import type { Clock } from '../ports/clock.js';
 import type { LaneCompacted, LaneStore } from '../ports/lane-store.js';
-import {
-  checkLane, checkLeaseId, checkMode, checkNonNegative, checkOwner, checkPositive, checkTree, optionalText,
-} from './validate.js';
+import { checkLane, checkLeaseId, checkMode, checkNonNegative, checkOwner, checkPositive, checkTree, optionalText } from './validate.js';
 
 export interface LanesOptions {
   readonly store: { readonly lanes: LaneStore };
@@ -39,8 +49,12 @@ export interface AcquireRequest {
 export type AcquireResult =
   | { readonly outcome: 'acquire'; readonly lease: LiveLease; readonly generation: number; readonly scavenged: readonly number[] }
   | {
-      readonly outcome: 'refuse'; readonly seq: number; readonly reason: RefuseReason; readonly message: string;
-      readonly colliding: LiveLease; readonly paths: readonly [string, string] | null;
+      readonly outcome: 'refuse';
+      readonly seq: number;
+      readonly reason: RefuseReason;
+      readonly message: string;
+      readonly colliding: LiveLease;
+      readonly paths: readonly [string, string] | null;
     };
 
 export interface LeaseRequest {
@@ -82,18 +96,34 @@ export function createLanes(options: LanesOptions) {
      */
     async acquire(request: AcquireRequest): Promise<AcquireResult> {
       const input = {
-        lane: checkLane(request.lane), kind: request.kind === undefined ? 'work' : checkLane(request.kind, 'kind'),
-        tree: checkTree(request.tree), mode: checkMode(request.mode), owner: checkOwner(request.owner),
+        lane: checkLane(request.lane),
+        kind: request.kind === undefined ? 'work' : checkLane(request.kind, 'kind'),
+        tree: checkTree(request.tree),
+        mode: checkMode(request.mode),
+        owner: checkOwner(request.owner),
         ttlMinutes: checkPositive(request.ttlMinutes, 'ttlMinutes', expiryPolicy.defaultTtlMinutes),
         runId: optionalText(request.runId, 'runId'),
       };
       const now = clock.now();
-      const { value, appended } = await lanes.transact((view) => decideAcquire(view, { ...input, now, host, pid }, expiryAt(now), arbiterPolicy));
+      const { value, appended } = await lanes.transact((view) =>
+        decideAcquire(view, { ...input, now, host, pid }, expiryAt(now), arbiterPolicy),
+      );
       const last = appended.at(-1)!;
       if (value.outcome === 'refuse') return { ...value, seq: last.seq };
       const lease: LiveLease = {
-        id: last.seq, lane: input.lane, kind: input.kind, tree: input.tree, mode: last.mode ?? 'exclusive', holder: input.owner,
-        host, pid, runId: input.runId, ttlMinutes: input.ttlMinutes, generation: value.generation, acquiredAt: now, beatAt: now,
+        id: last.seq,
+        lane: input.lane,
+        kind: input.kind,
+        tree: input.tree,
+        mode: last.mode ?? 'exclusive',
+        holder: input.owner,
+        host,
+        pid,
+        runId: input.runId,
+        ttlMinutes: input.ttlMinutes,
+        generation: value.generation,
+        acquiredAt: now,
+        beatAt: now,
       };
       return { outcome: 'acquire', lease, generation: value.generation, scavenged: value.scavenged };
     },
@@ -113,7 +143,12 @@ export function createLanes(options: LanesOptions) {
      */
     async heartbeat(request: LeaseRequest & { readonly coalesceWithinMs?: number }) {
       const owner = typeof request.owner === 'string' ? request.owner.trim() : '';
-      const input = { lane: checkLane(request.lane), owner, lease: checkLeaseId(request.lease), coalesceWithinMs: checkNonNegative(request.coalesceWithinMs, 'coalesceWithinMs') };
+      const input = {
+        lane: checkLane(request.lane),
+        owner,
+        lease: checkLeaseId(request.lease),
+        coalesceWithinMs: checkNonNegative(request.coalesceWithinMs, 'coalesceWithinMs'),
+      };
       const now = clock.now();
       const { value } = await lanes.transact((view) => decideHeartbeat(view, { ...input, now, host, pid }));
       return value;
@@ -130,9 +165,12 @@ export function createLanes(options: LanesOptions) {
     /** Records a stop decision and the proposed command (L7). Kills nothing, releases nothing. */
     async halt(request: { handle: string; lane?: string; owner?: string; reason?: string; command?: string; runId?: string }) {
       const input = {
-        handle: checkLane(request.handle, 'handle'), lane: request.lane === undefined ? null : checkLane(request.lane),
-        owner: optionalText(request.owner, 'owner'), reason: optionalText(request.reason, 'reason'),
-        command: optionalText(request.command, 'command'), runId: optionalText(request.runId, 'runId'),
+        handle: checkLane(request.handle, 'handle'),
+        lane: request.lane === undefined ? null : checkLane(request.lane),
+        owner: optionalText(request.owner, 'owner'),
+        reason: optionalText(request.reason, 'reason'),
+        command: optionalText(request.command, 'command'),
+        runId: optionalText(request.runId, 'runId'),
       };
       const now = clock.now();
       const { value, appended } = await lanes.transact((view) => decideHalt(view, { ...input, now, host, pid }));
@@ -141,7 +179,12 @@ export function createLanes(options: LanesOptions) {
 
     /** Records an intent to take a lane (L7). Grants nothing. */
     async spawn(request: { lane: string; owner?: string; runId?: string; reason?: string }) {
-      const input = { lane: checkLane(request.lane), owner: optionalText(request.owner, 'owner'), runId: optionalText(request.runId, 'runId'), reason: optionalText(request.reason, 'reason') };
+      const input = {
+        lane: checkLane(request.lane),
+        owner: optionalText(request.owner, 'owner'),
+        runId: optionalText(request.runId, 'runId'),
+        reason: optionalText(request.reason, 'reason'),
+      };
       const now = clock.now();
       const { appended } = await lanes.transact(() => decideSpawn({ ...input, now, host, pid }));
       return { recorded: true as const, seq: appended[0]!.seq };
@@ -186,7 +229,12 @@ export function createLanes(options: LanesOptions) {
         const current = Object.hasOwn(generations, name) ? generations[name] : undefined;
         return checkGeneration(name, generation, current, leases.filter((l) => l.lane === name).at(-1));
       } catch (error) {
-        return { ok: false, reason: 'unresolved', current: null, message: `generation of lane "${lane}" could not be resolved (${(error as Error).message}); refuse the work` };
+        return {
+          ok: false,
+          reason: 'unresolved',
+          current: null,
+          message: `generation of lane "${lane}" could not be resolved (${(error as Error).message}); refuse the work`,
+        };
       }
     },
 
@@ -197,8 +245,11 @@ export function createLanes(options: LanesOptions) {
       const [{ leases }, { records }] = await Promise.all([lanes.state(), lanes.journal({ sinceAt: now - windowMs })]);
       const ctx = expiryAt(now);
       return leases.map((lease) => ({
-        lease, ageMs: now - lease.acquiredAt, sinceBeatMs: now - lease.beatAt,
-        expired: withoutExpired([lease], ctx).length === 0, verdict: livenessVerdict(lease, records, now, windowMs),
+        lease,
+        ageMs: now - lease.acquiredAt,
+        sinceBeatMs: now - lease.beatAt,
+        expired: withoutExpired([lease], ctx).length === 0,
+        verdict: livenessVerdict(lease, records, now, windowMs),
       }));
     },
 

@@ -9,9 +9,7 @@ import type { Millis } from './run.js';
  * `checkpoint` replaces the state with its snapshot (written only by compaction).
  */
 
-export const LANE_OPS = [
-  'acquire', 'release', 'heartbeat', 'adopt', 'scavenge', 'refuse', 'halt', 'spawn', 'checkpoint',
-] as const;
+export const LANE_OPS = ['acquire', 'release', 'heartbeat', 'adopt', 'scavenge', 'refuse', 'halt', 'spawn', 'checkpoint'] as const;
 export type LaneOp = (typeof LANE_OPS)[number];
 
 export const LANE_MODES = ['shared', 'exclusive'] as const;

@@ -1,6 +1,19 @@
 import type {
-  CancelMode, Epoch, Json, Key, Millis, OwnerLease, ParkedFrame, PreemptKind, Priority, RunError, RunId,
-  RunRecord, RunStatus, StepRecord, TerminalStatus,
+  CancelMode,
+  Epoch,
+  Json,
+  Key,
+  Millis,
+  OwnerLease,
+  ParkedFrame,
+  PreemptKind,
+  Priority,
+  RunError,
+  RunId,
+  RunRecord,
+  RunStatus,
+  StepRecord,
+  TerminalStatus,
 } from '../model/index.js';
 import type { LaneStore } from './lane-store.js';
 

@@ -149,7 +149,9 @@ function buildArgv(options: ExecProviderOptions, session: ExecSession): string[]
     turnSeq: String(session.turn.turnSeq),
     attempt: String(session.turn.attempt),
   };
-  const argv = options.argv.map((arg) => arg.replace(/\{(sessionId|interrupted|runId|turnSeq|attempt)\}/g, (_, name: string) => vars[name] ?? ''));
+  const argv = options.argv.map((arg) =>
+    arg.replace(/\{(sessionId|interrupted|runId|turnSeq|attempt)\}/g, (_, name: string) => vars[name] ?? ''),
+  );
   const extra = options.sessionArg;
   if (typeof extra === 'string') argv.push(extra, session.sessionId);
   else if (extra !== undefined) argv.push(...extra(session));

@@ -153,6 +153,9 @@ function pickTurn(script: FakeScript, request: TurnRequest, index: number): Fake
   }
   return (
     script[index] ??
-    new HoldfastError('fake_script_exhausted', `fakeProvider: the script has ${script.length} turn(s) but call #${index + 1} was made; add turns or use a function script`)
+    new HoldfastError(
+      'fake_script_exhausted',
+      `fakeProvider: the script has ${script.length} turn(s) but call #${index + 1} was made; add turns or use a function script`,
+    )
   );
 }

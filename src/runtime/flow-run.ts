@@ -35,13 +35,22 @@ export async function executeRun(flow: Flow, run: RunRecord, journal: readonly S
   if (unreached) {
     return {
       kind: 'failed',
-      error: toRunError(new JournalDivergenceError(run.id, unreached.seq, unreached.name, '(flow returned before reaching it)'), 'journal_divergence'),
+      error: toRunError(
+        new JournalDivergenceError(run.id, unreached.seq, unreached.name, '(flow returned before reaching it)'),
+        'journal_divergence',
+      ),
     };
   }
   const value = result === undefined ? null : result;
   const bad = findNonJson(value, 'result');
   if (bad !== undefined) {
-    return { kind: 'failed', error: { code: 'invalid_run_result', message: `flow "${flow.name}" returned a value that is not plain JSON at ${bad}; return only JSON data` } };
+    return {
+      kind: 'failed',
+      error: {
+        code: 'invalid_run_result',
+        message: `flow "${flow.name}" returned a value that is not plain JSON at ${bad}; return only JSON data`,
+      },
+    };
   }
   return { kind: 'completed', result: value as Json };
 }

@@ -65,13 +65,11 @@ export interface Flow<I = Json, O = unknown> {
  * Declares a flow. The function must reach durability only through `ctx`, and must be
  * deterministic in the order and names of its steps given its input and step results.
  */
-export function defineFlow<I = Json, O = unknown>(
-  name: string,
-  run: (ctx: FlowContext, input: I) => Promise<O>,
-): Flow<I, O> {
+export function defineFlow<I = Json, O = unknown>(name: string, run: (ctx: FlowContext, input: I) => Promise<O>): Flow<I, O> {
   if (typeof name !== 'string' || name.trim() === '') {
     throw new InvalidInputError('defineFlow needs a non-empty name (it is how submits refer to the flow)', 'invalid_flow_name');
   }
-  if (typeof run !== 'function') throw new InvalidInputError(`defineFlow("${name}") needs a function as its second argument`, 'invalid_flow');
+  if (typeof run !== 'function')
+    throw new InvalidInputError(`defineFlow("${name}") needs a function as its second argument`, 'invalid_flow');
   return { name, run };
 }

@@ -41,7 +41,11 @@ export class JournaledContext implements FlowContext {
   private nextSeq = 0;
   private readonly journal = new Map<number, StepRecord>();
 
-  constructor(run: RunRecord, journal: readonly StepRecord[], private readonly env: RunEnvironment) {
+  constructor(
+    run: RunRecord,
+    journal: readonly StepRecord[],
+    private readonly env: RunEnvironment,
+  ) {
     this.runId = run.id;
     this.key = run.key;
     this.attempt = run.attempts;
@@ -68,7 +72,8 @@ export class JournaledContext implements FlowContext {
     const provider = this.env.providers.get(providerName);
     if (!provider) throw new UnknownProviderError(providerName, [...this.env.providers.keys()]);
     const bad = findNonJson(input, 'input');
-    if (bad !== undefined) throw new HoldfastError('invalid_turn_input', `turn "${name}" of run ${this.runId}: input is not plain JSON at ${bad}`);
+    if (bad !== undefined)
+      throw new HoldfastError('invalid_turn_input', `turn "${name}" of run ${this.runId}: input is not plain JSON at ${bad}`);
     const frame = this.env.frame;
     const resumed = frame !== undefined && frame.turnSeq === seq && frame.provider === providerName;
     const sessionId = options.session ?? (resumed ? frame.sessionId : null) ?? this.runId;
@@ -90,7 +95,8 @@ export class JournaledContext implements FlowContext {
   }
 
   private claimSeq(name: string, api: string): number {
-    if (typeof name !== 'string' || name === '') throw new HoldfastError('invalid_step_name', `${api} needs a non-empty name (run ${this.runId})`);
+    if (typeof name !== 'string' || name === '')
+      throw new HoldfastError('invalid_step_name', `${api} needs a non-empty name (run ${this.runId})`);
     return this.nextSeq++;
   }
 
@@ -106,7 +112,14 @@ export class JournaledContext implements FlowContext {
    * as either the provider answers or the run is interrupted. After an interruption the provider
    * keeps settling in the background; whatever it answers then is discarded (K7).
    */
-  private async runProviderTurn(provider: Provider, name: string, seq: number, input: Json, sessionId: string, interrupted: boolean): Promise<unknown> {
+  private async runProviderTurn(
+    provider: Provider,
+    name: string,
+    seq: number,
+    input: Json,
+    sessionId: string,
+    interrupted: boolean,
+  ): Promise<unknown> {
     const ids = { runId: this.runId, key: this.key, seq };
     const controller = new AbortController();
     const forward = () => controller.abort(this.signal.reason);
@@ -114,7 +127,10 @@ export class JournaledContext implements FlowContext {
     this.env.events.emit('turn:started', { ...ids, provider: name, attempt: this.attempt, sessionId, interrupted });
     const pending = provider.runTurn({
       turn: { runId: this.runId, turnSeq: seq, attempt: this.attempt, epoch: this.env.fence.epoch },
-      input, sessionId, interrupted, signal: controller.signal,
+      input,
+      sessionId,
+      interrupted,
+      signal: controller.signal,
       onChunk: (chunk) => {
         if (!controller.signal.aborted) this.env.events.emit('turn:output', { ...ids, chunk });
       },
@@ -124,7 +140,11 @@ export class JournaledContext implements FlowContext {
       return await untilAborted(pending, controller.signal);
     } catch (error) {
       if (!controller.signal.aborted) throw error;
-      this.env.events.emit('turn:preempted', { ...ids, provider: name, reason: String((this.signal.reason as Error | undefined)?.message ?? this.signal.reason) });
+      this.env.events.emit('turn:preempted', {
+        ...ids,
+        provider: name,
+        reason: String((this.signal.reason as Error | undefined)?.message ?? this.signal.reason),
+      });
       pending.then(
         () => this.env.events.emit('turn:late-result', { ...ids, provider: name, attempt: this.attempt }),
         () => this.env.events.emit('turn:aborted', { ...ids, provider: name }),
@@ -138,12 +158,22 @@ export class JournaledContext implements FlowContext {
   private async commit(seq: number, name: string, value: unknown, what: 'step' | 'turn'): Promise<Json> {
     const bad = findNonJson(value, 'result');
     if (bad !== undefined) {
-      throw new HoldfastError(`invalid_${what}_result`, `${what} "${name}" of run ${this.runId} returned a value that is not plain JSON at ${bad}; return only JSON data`);
+      throw new HoldfastError(
+        `invalid_${what}_result`,
+        `${what} "${name}" of run ${this.runId} returned a value that is not plain JSON at ${bad}; return only JSON data`,
+      );
     }
     // Nothing is committed once the run is interrupted: a stolen or dropped run records no more.
     this.signal.throwIfAborted();
     try {
-      await this.env.store.commitStep({ ...this.env.fence, runId: this.runId, seq, name, result: value as Json, now: this.env.clock.now() });
+      await this.env.store.commitStep({
+        ...this.env.fence,
+        runId: this.runId,
+        seq,
+        name,
+        result: value as Json,
+        now: this.env.clock.now(),
+      });
     } catch (error) {
       if (error instanceof StaleEpochError) this.lost = true;
       throw error;

@@ -1,7 +1,16 @@
 import { isLeaseLive } from '../core/owner-lease.js';
 import { formatOwnerId, isOwnerProvablyDead } from '../core/owner-id.js';
 import { HoldfastError, InvalidInputError, KernelStateError } from '../errors.js';
-import { PREEMPT_KINDS, type CancelMode, type Json, type OwnerLease, type RunId, type RunRecord, type RunStatus, type StepRecord } from '../model/index.js';
+import {
+  PREEMPT_KINDS,
+  type CancelMode,
+  type Json,
+  type OwnerLease,
+  type RunId,
+  type RunRecord,
+  type RunStatus,
+  type StepRecord,
+} from '../model/index.js';
 import type { Provider } from '../ports/provider.js';
 import type { WakeListener, WakeMessage, WakeTransport } from '../ports/wake.js';
 import { unixSocketWake } from '../platform/unix-socket-wake.js';
@@ -136,23 +145,31 @@ class KernelHost implements Kernel {
       this.flows.set(flow.name, flow);
     }
     for (const [name, provider] of Object.entries(options.providers ?? {})) {
-      if (!provider || typeof provider.runTurn !== 'function') throw new InvalidInputError(`provider "${name}" has no runTurn function; pass execProvider(...), fakeProvider(...) or your own Provider`, 'invalid_provider');
+      if (!provider || typeof provider.runTurn !== 'function')
+        throw new InvalidInputError(
+          `provider "${name}" has no runTurn function; pass execProvider(...), fakeProvider(...) or your own Provider`,
+          'invalid_provider',
+        );
       this.providers.set(name, provider);
     }
     const concurrency = options.concurrency ?? 16;
-    if (!Number.isInteger(concurrency) || concurrency < 1) throw new InvalidInputError(`concurrency must be a positive integer, got ${concurrency}`);
+    if (!Number.isInteger(concurrency) || concurrency < 1)
+      throw new InvalidInputError(`concurrency must be a positive integer, got ${concurrency}`);
     this.slots = new Slots(concurrency);
     this.ttlMs = options.ownerTtlMs ?? 15_000;
     this.pollMs = options.pollIntervalMs ?? 2_000;
-    if (!(this.ttlMs > 0) || !(this.pollMs > 0)) throw new InvalidInputError('ownerTtlMs and pollIntervalMs must be positive numbers of milliseconds');
-    this.wake = options.wake !== undefined ? options.wake : this.store.localDirectory ? unixSocketWake({ dir: this.store.localDirectory }) : null;
+    if (!(this.ttlMs > 0) || !(this.pollMs > 0))
+      throw new InvalidInputError('ownerTtlMs and pollIntervalMs must be positive numbers of milliseconds');
+    this.wake =
+      options.wake !== undefined ? options.wake : this.store.localDirectory ? unixSocketWake({ dir: this.store.localDirectory }) : null;
     const proc = currentProcess();
     this.host = options.host ?? { name: proc.host, pid: proc.pid, isAlive: (pid) => probeProcessAlive(pid) !== false };
     this.ownerId = formatOwnerId(this.host.name, this.host.pid, this.random.uuid());
   }
 
   async start(): Promise<void> {
-    if (this.state !== 'created') throw new KernelStateError(`kernel.start() called on a ${this.state} kernel; create a new kernel instead`);
+    if (this.state !== 'created')
+      throw new KernelStateError(`kernel.start() called on a ${this.state} kernel; create a new kernel instead`);
     this.state = 'started';
     if (this.wake) this.listener = await this.wake.listen((message) => this.onWake(message));
     this.schedule(Math.max(1, Math.floor(this.ttlMs / 3)), () => this.renewLeases());
@@ -175,7 +192,10 @@ class KernelHost implements Kernel {
     const command = validateSubmit(options, new Set(this.flows.keys()));
     const id = this.random.uuid();
     const { run, created } = await this.store.enqueue({
-      ...command, id, idempotencyKey: command.idempotencyKey ?? `run:${id}`, now: this.clock.now(),
+      ...command,
+      id,
+      idempotencyKey: command.idempotencyKey ?? `run:${id}`,
+      now: this.clock.now(),
     });
     if (created) {
       this.events.emit('run:queued', { runId: run.id, key: run.key, flow: run.flow, priority: run.priority });
@@ -199,7 +219,10 @@ class KernelHost implements Kernel {
   async cancel(runId: RunId, options: { mode?: CancelMode } = {}): Promise<RunStatus> {
     const mode = options.mode ?? 'abort-drop';
     if (mode !== 'abort-drop' && mode !== 'abort-keep') {
-      throw new InvalidInputError(`cancel mode must be abort-drop or abort-keep, got ${JSON.stringify(mode)}${PREEMPT_KINDS.includes(mode) ? ' (steal parks a run for urgent work; it is not a cancel)' : ''}`, 'invalid_cancel_mode');
+      throw new InvalidInputError(
+        `cancel mode must be abort-drop or abort-keep, got ${JSON.stringify(mode)}${PREEMPT_KINDS.includes(mode) ? ' (steal parks a run for urgent work; it is not a cancel)' : ''}`,
+        'invalid_cancel_mode',
+      );
     }
     const run = await this.store.requestCancel({ runId, mode });
     if (!run) throw new HoldfastError('run_not_found', `no run with id ${runId} in ${this.store.description}`);
@@ -234,16 +257,31 @@ class KernelHost implements Kernel {
     }
     const attempt: { again: Notice | undefined; done: Promise<void> } = { again: undefined, done: Promise.resolve() };
     this.acquiring.set(key, attempt);
-    const takeOverFrom = owner?.ownerId && isOwnerProvablyDead(owner.ownerId, this.host.name, this.host.isAlive) ? owner.ownerId : undefined;
+    const takeOverFrom =
+      owner?.ownerId && isOwnerProvablyDead(owner.ownerId, this.host.name, this.host.isAlive) ? owner.ownerId : undefined;
     attempt.done = this.store
-      .acquireOwner({ key, ownerId: this.ownerId, now: this.clock.now(), ttlMs: this.ttlMs, channel: this.listener?.address ?? null, takeOverFrom })
+      .acquireOwner({
+        key,
+        ownerId: this.ownerId,
+        now: this.clock.now(),
+        ttlMs: this.ttlMs,
+        channel: this.listener?.address ?? null,
+        takeOverFrom,
+      })
       .then((lease) => {
         this.acquiring.delete(key);
         if (!lease) return this.signalOwner(key, mergeNotices(attempt.again, notice));
-        if (this.state !== 'started') return this.store.releaseOwner({ key, ownerId: this.ownerId, epoch: lease.epoch }).then(() => undefined);
+        if (this.state !== 'started')
+          return this.store.releaseOwner({ key, ownerId: this.ownerId, epoch: lease.epoch }).then(() => undefined);
         this.events.emit('owner:acquired', { key, epoch: lease.epoch });
         const rt = new KeyRuntime(lease, {
-          store: this.store, clock: this.clock, events: this.events, flows: this.flows, providers: this.providers, slots: this.slots, logger: this.logger,
+          store: this.store,
+          clock: this.clock,
+          events: this.events,
+          flows: this.flows,
+          providers: this.providers,
+          slots: this.slots,
+          logger: this.logger,
           onExit: (done, rewake) => this.onRuntimeExit(done, rewake),
         });
         this.runtimes.set(key, rt);
@@ -262,9 +300,14 @@ class KernelHost implements Kernel {
     try {
       const owner = await this.store.getOwner(key);
       if (!owner?.channel || owner.ownerId === this.ownerId || !isLeaseLive(owner, this.clock.now())) return;
-      const message: WakeMessage = notice.cancelRunId !== undefined ? { type: 'cancel', key, runId: notice.cancelRunId } : { type: 'wake', key, urgent: true };
+      const message: WakeMessage =
+        notice.cancelRunId !== undefined ? { type: 'cancel', key, runId: notice.cancelRunId } : { type: 'wake', key, urgent: true };
       const delivered = await this.wake.send(owner.channel, message);
-      if (!delivered) this.logger.warn('holdfast: wake message not delivered; the owner will see the work at its next poll', { key, channel: owner.channel });
+      if (!delivered)
+        this.logger.warn('holdfast: wake message not delivered; the owner will see the work at its next poll', {
+          key,
+          channel: owner.channel,
+        });
     } catch (error) {
       this.reportError(error, `signalling the owner of ${key}`);
     }

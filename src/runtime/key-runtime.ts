@@ -59,7 +59,10 @@ export class KeyRuntime {
   private active: { run: RunRecord; controller: AbortController } | undefined;
   private loopDone: Promise<void> = Promise.resolve();
 
-  constructor(lease: OwnerLease, private readonly deps: KeyRuntimeDeps) {
+  constructor(
+    lease: OwnerLease,
+    private readonly deps: KeyRuntimeDeps,
+  ) {
     this.key = lease.key;
     this.epoch = lease.epoch;
     this.fence = { key: lease.key, ownerId: lease.ownerId ?? '', epoch: lease.epoch };
@@ -78,7 +81,9 @@ export class KeyRuntime {
   notify(notice: Notice = {}): void {
     this.wakeRequested = true;
     if (!this.active || (!notice.urgent && notice.cancelRunId === undefined)) return;
-    void this.checkDemand(notice).catch((error: unknown) => this.deps.events.emit('kernel:error', { error, context: `preemption check for ${this.key}` }));
+    void this.checkDemand(notice).catch((error: unknown) =>
+      this.deps.events.emit('kernel:error', { error, context: `preemption check for ${this.key}` }),
+    );
   }
 
   /** Orderly stop: the active run is interrupted and requeued, then the lease is released. */
@@ -122,7 +127,10 @@ export class KeyRuntime {
     );
     if (decision.kind === 'none') return;
     this.deps.events.emit('run:interrupted', { runId: active.run.id, key: this.key, kind: decision.kind, by: decision.by });
-    this.interrupt({ kind: 'preempt', mode: decision.kind, by: decision.by }, `run ${active.run.id} preempted (${decision.kind}) by urgent run ${decision.by}`);
+    this.interrupt(
+      { kind: 'preempt', mode: decision.kind, by: decision.by },
+      `run ${active.run.id} preempted (${decision.kind}) by urgent run ${decision.by}`,
+    );
   }
 
   private interrupt(reason: InterruptReason, message: string): void {
@@ -179,8 +187,14 @@ export class KeyRuntime {
     let outcome: RunOutcome;
     try {
       outcome = await executeRun(flow, run, steps, {
-        store: this.deps.store, fence: this.fence, clock: this.deps.clock, events: this.deps.events, signal: controller.signal,
-        providers: this.deps.providers, frame, beforeTurn: () => this.checkDemand(),
+        store: this.deps.store,
+        fence: this.fence,
+        clock: this.deps.clock,
+        events: this.deps.events,
+        signal: controller.signal,
+        providers: this.deps.providers,
+        frame,
+        beforeTurn: () => this.checkDemand(),
       });
     } finally {
       this.active = undefined;
@@ -195,7 +209,9 @@ export class KeyRuntime {
     const ids = { runId: run.id, key: run.key };
     switch (outcome.kind) {
       case 'completed': {
-        const done = await this.guard(() => this.deps.store.finishRun({ ...this.fence, runId: run.id, status: 'completed', result: outcome.result, now }));
+        const done = await this.guard(() =>
+          this.deps.store.finishRun({ ...this.fence, runId: run.id, status: 'completed', result: outcome.result, now }),
+        );
         if (done !== 'lost') this.deps.events.emit('run:completed', { ...ids, result: outcome.result });
         return;
       }
@@ -228,9 +244,16 @@ export class KeyRuntime {
       case 'park': {
         const by = reason.reason.kind === 'preempt' ? reason.reason.by : null;
         const frame: ParkedFrame = {
-          runId: run.id, key: run.key, epoch: this.epoch, turnSeq: at.seq, attempt: run.attempts,
-          provider: at.turn?.provider ?? null, input: at.turn?.input ?? null, sessionId: at.turn?.sessionId ?? null,
-          parkedBy: by, parkedAt: now,
+          runId: run.id,
+          key: run.key,
+          epoch: this.epoch,
+          turnSeq: at.seq,
+          attempt: run.attempts,
+          provider: at.turn?.provider ?? null,
+          input: at.turn?.input ?? null,
+          sessionId: at.turn?.sessionId ?? null,
+          parkedBy: by,
+          parkedAt: now,
         };
         const done = await this.guard(() => this.deps.store.parkRun({ ...this.fence, frame }));
         if (done !== 'lost') this.deps.events.emit('run:parked', { ...ids, turnSeq: at.seq, by: by ?? 'unknown' });
@@ -240,7 +263,9 @@ export class KeyRuntime {
   }
 
   private async fail(run: RunRecord, error: RunError): Promise<void> {
-    const done = await this.guard(() => this.deps.store.finishRun({ ...this.fence, runId: run.id, status: 'failed', error, now: this.deps.clock.now() }));
+    const done = await this.guard(() =>
+      this.deps.store.finishRun({ ...this.fence, runId: run.id, status: 'failed', error, now: this.deps.clock.now() }),
+    );
     if (done !== 'lost') this.deps.events.emit('run:failed', { runId: run.id, key: run.key, error });
   }
 

@@ -21,7 +21,12 @@ export interface RunHandle<O = unknown> {
 const TERMINAL: readonly RunStatus[] = ['completed', 'failed', 'cancelled'];
 
 export function makeRunHandle<O>(
-  id: RunId, created: boolean, store: Store, events: KernelEventEmitter, clock: Clock, recheckMs: number,
+  id: RunId,
+  created: boolean,
+  store: Store,
+  events: KernelEventEmitter,
+  clock: Clock,
+  recheckMs: number,
 ): RunHandle<O> {
   return {
     id,

@@ -32,7 +32,8 @@ export interface ValidCommand {
 
 /** Checks a submit before anything is written; throws InvalidInputError / UnknownFlowError. */
 export function validateSubmit(options: SubmitOptions<unknown>, flows: ReadonlySet<string>): ValidCommand {
-  if (options === null || typeof options !== 'object') throw new InvalidInputError('submit needs an object: { key, flow, input, idempotencyKey?, priority? }');
+  if (options === null || typeof options !== 'object')
+    throw new InvalidInputError('submit needs an object: { key, flow, input, idempotencyKey?, priority? }');
   const { key, flow, idempotencyKey } = options;
   if (typeof key !== 'string' || key.trim() === '') {
     throw new InvalidInputError('submit needs a non-empty string `key` (the unit of ownership, e.g. "repo:acme/web")', 'invalid_key');
@@ -47,15 +48,24 @@ export function validateSubmit(options: SubmitOptions<unknown>, flows: ReadonlyS
   }
   const priority = options.priority ?? 'normal';
   if (!PRIORITIES.includes(priority)) {
-    throw new InvalidInputError(`submit \`priority\` must be one of ${PRIORITIES.join(', ')}; got ${JSON.stringify(priority)}`, 'invalid_priority');
+    throw new InvalidInputError(
+      `submit \`priority\` must be one of ${PRIORITIES.join(', ')}; got ${JSON.stringify(priority)}`,
+      'invalid_priority',
+    );
   }
   let preempt: PreemptKind | null = null;
   if (options.preempt !== undefined) {
     if (!PREEMPT_KINDS.includes(options.preempt)) {
-      throw new InvalidInputError(`submit \`preempt\` must be one of ${PREEMPT_KINDS.join(', ')}; got ${JSON.stringify(options.preempt)}`, 'invalid_preempt');
+      throw new InvalidInputError(
+        `submit \`preempt\` must be one of ${PREEMPT_KINDS.join(', ')}; got ${JSON.stringify(options.preempt)}`,
+        'invalid_preempt',
+      );
     }
     if (priority !== 'urgent') {
-      throw new InvalidInputError(`submit \`preempt\` only applies to urgent commands (got priority "${priority}"); set priority: 'urgent' or drop preempt`, 'invalid_preempt');
+      throw new InvalidInputError(
+        `submit \`preempt\` only applies to urgent commands (got priority "${priority}"); set priority: 'urgent' or drop preempt`,
+        'invalid_preempt',
+      );
     }
     preempt = options.preempt;
   } else if (priority === 'urgent') {

@@ -26,7 +26,22 @@ async function drive(lanes: LaneStore, cmds: readonly { cmd: Command; dt: number
     const expiry = { now, host: 'h', isProcessAlive: () => true };
     switch (cmd.op) {
       case 'acquire':
-        await lanes.transact((v) => decideAcquire(v, { ...caller, lane: cmd.lane, kind: 'work', tree: cmd.tree.map((p) => p.toLowerCase()), mode: cmd.mode, owner: cmd.owner, ttlMinutes: cmd.ttl, runId: null }, expiry));
+        await lanes.transact((v) =>
+          decideAcquire(
+            v,
+            {
+              ...caller,
+              lane: cmd.lane,
+              kind: 'work',
+              tree: cmd.tree.map((p) => p.toLowerCase()),
+              mode: cmd.mode,
+              owner: cmd.owner,
+              ttlMinutes: cmd.ttl,
+              runId: null,
+            },
+            expiry,
+          ),
+        );
         break;
       case 'release':
         await lanes.transact((v) => decideRelease(v, { ...caller, lane: cmd.lane, owner: cmd.owner }));
@@ -67,7 +82,11 @@ describe.each(makers)('LaneStore conformance: %s', (_name, make) => {
 
   it('writes nothing when decide throws or returns a malformed record', async () => {
     const store = make();
-    await expect(store.lanes.transact(() => { throw new Error('no'); })).rejects.toThrow('no');
+    await expect(
+      store.lanes.transact(() => {
+        throw new Error('no');
+      }),
+    ).rejects.toThrow('no');
     const bad = { ...spawnRecord('a'), op: 'acquire' as const };
     await expect(store.lanes.transact(() => ({ append: [spawnRecord('ok'), bad], value: null }))).rejects.toThrow(/refusing to append/);
     expect((await store.lanes.journal()).records).toEqual([]);

@@ -8,8 +8,15 @@ import type { NewCommand, Store } from '../../src/ports/store.js';
  */
 export function runStoreConformance(name: string, makeStore: () => Promise<Store> | Store): void {
   const command = (over: Partial<NewCommand> = {}): NewCommand => ({
-    id: `run-${Math.abs(hash(JSON.stringify(over)))}-${counter++}`, key: 'repo:a', flow: 'f', input: { n: 1 },
-    idempotencyKey: `idem-${counter++}`, priority: 'normal', preempt: null, now: 1000, ...over,
+    id: `run-${Math.abs(hash(JSON.stringify(over)))}-${counter++}`,
+    key: 'repo:a',
+    flow: 'f',
+    input: { n: 1 },
+    idempotencyKey: `idem-${counter++}`,
+    priority: 'normal',
+    preempt: null,
+    now: 1000,
+    ...over,
   });
   const own = async (store: Store, key = 'repo:a', ownerId = 'o1', now = 1000) => {
     const lease = await store.acquireOwner({ key, ownerId, now, ttlMs: 10_000, channel: null });
@@ -81,13 +88,19 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
       await store.claimNext({ ...old, now: 1000 });
       const taken = await store.acquireOwner({ key: 'repo:a', ownerId: 'o2', now: 50_000, ttlMs: 10_000, channel: null });
       expect(taken?.epoch).toBe(old.epoch + 1);
-      await expect(store.commitStep({ ...old, runId: 'r', seq: 0, name: 's', result: 1, now: 50_001 })).rejects.toBeInstanceOf(StaleEpochError);
-      await expect(store.finishRun({ ...old, runId: 'r', status: 'completed', now: 50_001 })).rejects.toMatchObject({ code: 'stale_epoch' });
+      await expect(store.commitStep({ ...old, runId: 'r', seq: 0, name: 's', result: 1, now: 50_001 })).rejects.toBeInstanceOf(
+        StaleEpochError,
+      );
+      await expect(store.finishRun({ ...old, runId: 'r', status: 'completed', now: 50_001 })).rejects.toMatchObject({
+        code: 'stale_epoch',
+      });
       await expect(store.claimNext({ ...old, now: 50_001 })).rejects.toBeInstanceOf(StaleEpochError);
       expect(await store.getSteps('r')).toEqual([]);
       expect((await store.getRun('r'))?.status).toBe('running');
       // The same epoch with another owner id is rejected too.
-      await expect(store.commitStep({ key: 'repo:a', ownerId: 'intruder', epoch: taken!.epoch, runId: 'r', seq: 0, name: 's', result: 1, now: 1 })).rejects.toBeInstanceOf(StaleEpochError);
+      await expect(
+        store.commitStep({ key: 'repo:a', ownerId: 'intruder', epoch: taken!.epoch, runId: 'r', seq: 0, name: 's', result: 1, now: 1 }),
+      ).rejects.toBeInstanceOf(StaleEpochError);
       await store.close();
     });
 
@@ -98,7 +111,9 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
       expect(await store.acquireOwner({ key: 'k', ownerId: 'b', now: 50, ttlMs: 100, channel: null })).toBeUndefined();
       const renewedSelf = await store.acquireOwner({ key: 'k', ownerId: 'a', now: 60, ttlMs: 100, channel: 'sock' });
       expect(renewedSelf).toMatchObject({ epoch: 1, expiresAt: 160, channel: 'sock' });
-      expect(await store.acquireOwner({ key: 'k', ownerId: 'b', now: 70, ttlMs: 100, channel: null, takeOverFrom: 'someone-else' })).toBeUndefined();
+      expect(
+        await store.acquireOwner({ key: 'k', ownerId: 'b', now: 70, ttlMs: 100, channel: null, takeOverFrom: 'someone-else' }),
+      ).toBeUndefined();
       const dead = await store.acquireOwner({ key: 'k', ownerId: 'b', now: 70, ttlMs: 100, channel: null, takeOverFrom: 'a' });
       expect(dead?.epoch).toBe(2);
       const renewal = await store.renewOwners({ ownerId: 'a', leases: [{ key: 'k', epoch: 1 }], now: 80, ttlMs: 100 });
@@ -129,7 +144,10 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
       await store.enqueue(command({ id: 'y1', key: 'y', priority: 'urgent' }));
       await own(store, 'x');
       const work = await store.keysWithWork(10);
-      expect(work.map((w) => [w.key, w.topPriority, w.owner?.ownerId ?? null])).toEqual([['y', 'urgent', null], ['x', 'normal', 'o1']]);
+      expect(work.map((w) => [w.key, w.topPriority, w.owner?.ownerId ?? null])).toEqual([
+        ['y', 'urgent', null],
+        ['x', 'normal', 'o1'],
+      ]);
       await store.close();
     });
 
@@ -137,7 +155,9 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
       const store = await makeStore();
       await store.enqueue(command({ id: 'r' }));
       const fence = await own(store);
-      await expect(store.commitStep({ ...fence, runId: 'r', seq: 0, name: 's', result: 1, now: 1 })).rejects.toMatchObject({ code: 'run_not_running' });
+      await expect(store.commitStep({ ...fence, runId: 'r', seq: 0, name: 's', result: 1, now: 1 })).rejects.toMatchObject({
+        code: 'run_not_running',
+      });
       await store.claimNext({ ...fence, now: 1 });
       await store.commitStep({ ...fence, runId: 'r', seq: 0, name: 's', result: 1, now: 1 });
       const dup = store.commitStep({ ...fence, runId: 'r', seq: 0, name: 's', result: 2, now: 1 });
@@ -145,7 +165,9 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
       await expect(dup).rejects.toMatchObject({ code: 'step_already_committed' });
       expect((await store.getSteps('r')).map((s) => s.result)).toEqual([1]);
       await store.finishRun({ ...fence, runId: 'r', status: 'failed', error: { code: 'boom', message: 'it broke' }, now: 2 });
-      await expect(store.finishRun({ ...fence, runId: 'r', status: 'completed', now: 3 })).rejects.toMatchObject({ code: 'run_already_finished' });
+      await expect(store.finishRun({ ...fence, runId: 'r', status: 'completed', now: 3 })).rejects.toMatchObject({
+        code: 'run_already_finished',
+      });
       expect(await store.getRun('r')).toMatchObject({ status: 'failed', error: { code: 'boom', message: 'it broke' }, finishedAt: 2 });
       await store.close();
     });
@@ -186,7 +208,18 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
       await store.enqueue(command({ id: 'u1', priority: 'urgent', preempt: 'steal' }));
       await store.enqueue(command({ id: 'n3' }));
       expect((await store.peekUrgent('repo:a'))?.id).toBe('u1');
-      const frame = { runId: 'worker', key: 'repo:a', epoch: fence.epoch, turnSeq: 1, attempt: 1, provider: 'agent', input: { prompt: 'x' }, sessionId: 'sess-1', parkedBy: 'u1', parkedAt: 5 };
+      const frame = {
+        runId: 'worker',
+        key: 'repo:a',
+        epoch: fence.epoch,
+        turnSeq: 1,
+        attempt: 1,
+        provider: 'agent',
+        input: { prompt: 'x' },
+        sessionId: 'sess-1',
+        parkedBy: 'u1',
+        parkedAt: 5,
+      };
       await store.parkRun({ ...fence, frame });
       expect(await store.getRun('worker')).toMatchObject({ status: 'queued', parked: true });
       await store.enqueue(command({ id: 'u2', priority: 'urgent' }));
@@ -212,7 +245,18 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
       const store = await makeStore();
       await store.enqueue(command({ id: 'r' }));
       const fence = await own(store);
-      const frame = { runId: 'r', key: 'repo:a', epoch: fence.epoch, turnSeq: 0, attempt: 1, provider: null, input: null, sessionId: null, parkedBy: null, parkedAt: 1 };
+      const frame = {
+        runId: 'r',
+        key: 'repo:a',
+        epoch: fence.epoch,
+        turnSeq: 0,
+        attempt: 1,
+        provider: null,
+        input: null,
+        sessionId: null,
+        parkedBy: null,
+        parkedAt: 1,
+      };
       await expect(store.parkRun({ ...fence, frame })).rejects.toMatchObject({ code: 'run_not_running' });
       await store.claimNext({ ...fence, now: 1 });
       await expect(store.parkRun({ ...fence, epoch: fence.epoch + 1, frame })).rejects.toBeInstanceOf(StaleEpochError);

@@ -7,4 +7,6 @@ import { runStoreConformance } from './store-conformance.js';
 
 runStoreConformance('memory', () => memoryStore());
 runStoreConformance('sqlite (FULL)', () => sqliteStore({ path: join(mkdtempSync(join(tmpdir(), 'hf-conf-')), 'state.db') }));
-runStoreConformance('sqlite (NORMAL)', () => sqliteStore({ path: join(mkdtempSync(join(tmpdir(), 'hf-conf-')), 'state.db'), synchronous: 'NORMAL' }));
+runStoreConformance('sqlite (NORMAL)', () =>
+  sqliteStore({ path: join(mkdtempSync(join(tmpdir(), 'hf-conf-')), 'state.db'), synchronous: 'NORMAL' }),
+);

@@ -7,9 +7,19 @@ import { describe, expect, it } from 'vitest';
 
 const FIXTURE = join(import.meta.dirname, '..', 'fixtures', 'crash-kernel.ts');
 
-interface Exit { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
+interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
 
-function runKernel(db: string, effects: string, ids: string[], opts: { killAt?: string; killAfterMs?: number; delayMs?: number } = {}): Promise<Exit> {
+function runKernel(
+  db: string,
+  effects: string,
+  ids: string[],
+  opts: { killAt?: string; killAfterMs?: number; delayMs?: number } = {},
+): Promise<Exit> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE, db, effects, String(opts.delayMs ?? 0), ids.join(',')], {
       env: { ...process.env, KILL_AT: opts.killAt ?? '' },
@@ -44,7 +54,10 @@ function committedSteps(db: string): Map<string, Set<string>> {
   if (!existsSync(db)) return out;
   const conn = new Database(db, { readonly: true });
   try {
-    const rows = conn.prepare(`SELECT r.idempotency_key AS idem, s.name AS name FROM steps s JOIN runs r ON r.seq = s.run_seq`).all() as { idem: string; name: string }[];
+    const rows = conn.prepare(`SELECT r.idempotency_key AS idem, s.name AS name FROM steps s JOIN runs r ON r.seq = s.run_seq`).all() as {
+      idem: string;
+      name: string;
+    }[];
     for (const row of rows) {
       const id = row.idem.replace(/^cmd-/, '');
       if (!out.has(id)) out.set(id, new Set());
@@ -82,14 +95,20 @@ function checkAfterRecovery(ids: string[], effects: string, committedAtKill: Map
 
 describe('crash recovery with real SIGKILL', () => {
   const points: [string, (c: Map<string, number>) => void][] = [
-    ['inflight:3', (c) => {
-      expect([1, 2, 4, 5].map((i) => c.get(`a1 step-${i}`))).toEqual([1, 1, 1, 1]);
-      expect(c.get('a1 step-3')).toBe(2); // the in-flight step ran again: at-least-once
-    }],
-    ['inflight:1', (c) => {
-      expect(c.get('a1 step-1')).toBe(2);
-      expect([2, 3, 4, 5].map((i) => c.get(`a1 step-${i}`))).toEqual([1, 1, 1, 1]);
-    }],
+    [
+      'inflight:3',
+      (c) => {
+        expect([1, 2, 4, 5].map((i) => c.get(`a1 step-${i}`))).toEqual([1, 1, 1, 1]);
+        expect(c.get('a1 step-3')).toBe(2); // the in-flight step ran again: at-least-once
+      },
+    ],
+    [
+      'inflight:1',
+      (c) => {
+        expect(c.get('a1 step-1')).toBe(2);
+        expect([2, 3, 4, 5].map((i) => c.get(`a1 step-${i}`))).toEqual([1, 1, 1, 1]);
+      },
+    ],
     ['committed:2', (c) => expect([1, 2, 3, 4, 5].map((i) => c.get(`a1 step-${i}`))).toEqual([1, 1, 1, 1, 1])],
     ['committed:5', (c) => expect([1, 2, 3, 4, 5].map((i) => c.get(`a1 step-${i}`))).toEqual([1, 1, 1, 1, 1])],
   ];

@@ -14,17 +14,21 @@ describe('opening a database file', () => {
     writeFileSync(path, 'these are my notes, not a database\n'.repeat(200));
     const before = readFileSync(path);
     expect(() => sqliteStore({ path })).toThrow(StoreFormatError);
-    expect(() => sqliteStore({ path })).toThrow(expect.objectContaining({ code: 'not_holdfast_database', message: expect.stringContaining(path) }));
+    expect(() => sqliteStore({ path })).toThrow(
+      expect.objectContaining({ code: 'not_holdfast_database', message: expect.stringContaining(path) }),
+    );
     expect(readFileSync(path).equals(before)).toBe(true);
   });
 
   it("refuses another application's SQLite database and writes nothing to it", () => {
     const path = fresh();
     const other = new Database(path);
-    other.exec("CREATE TABLE invoices (id INTEGER PRIMARY KEY, total REAL); INSERT INTO invoices (total) VALUES (12.5);");
+    other.exec('CREATE TABLE invoices (id INTEGER PRIMARY KEY, total REAL); INSERT INTO invoices (total) VALUES (12.5);');
     other.close();
     const before = readFileSync(path);
-    expect(() => sqliteStore({ path })).toThrow(expect.objectContaining({ code: 'not_holdfast_database', message: expect.stringContaining('does not belong to holdfast') }));
+    expect(() => sqliteStore({ path })).toThrow(
+      expect.objectContaining({ code: 'not_holdfast_database', message: expect.stringContaining('does not belong to holdfast') }),
+    );
     expect(readFileSync(path).equals(before)).toBe(true);
     const check = new Database(path, { readonly: true });
     expect(check.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all()).toEqual([{ name: 'invoices' }]);
@@ -39,7 +43,12 @@ describe('opening a database file', () => {
     db.pragma(`user_version = ${version + 1}`);
     db.close();
     const before = readFileSync(path);
-    expect(() => sqliteStore({ path })).toThrow(expect.objectContaining({ code: 'schema_too_new', message: expect.stringMatching(/newer than this holdfast knows.*upgrade holdfast/) }));
+    expect(() => sqliteStore({ path })).toThrow(
+      expect.objectContaining({
+        code: 'schema_too_new',
+        message: expect.stringMatching(/newer than this holdfast knows.*upgrade holdfast/),
+      }),
+    );
     expect(readFileSync(path).equals(before)).toBe(true);
   });
 
@@ -68,10 +77,15 @@ describe('opening a database file', () => {
     old.pragma(`application_id = ${HOLDFAST_APPLICATION_ID}`);
     old.exec(`INSERT INTO runs (id, key, flow, input, idempotency_key, priority, priority_rank, status, attempts, created_at)
       VALUES ('r-old', 'k', 'f', '{"n":1}', 'i-old', 'normal', 1, 'running', 1, 5)`);
-    old.exec(`INSERT INTO steps (run_id, seq, name, result, epoch, committed_at) VALUES ('r-old', 0, 'first', '"a"', 1, 6), ('r-old', 1, 'second', '{"b":2}', 1, 7)`);
+    old.exec(
+      `INSERT INTO steps (run_id, seq, name, result, epoch, committed_at) VALUES ('r-old', 0, 'first', '"a"', 1, 6), ('r-old', 1, 'second', '{"b":2}', 1, 7)`,
+    );
     old.close();
     const store = sqliteStore({ path });
-    expect((await store.getSteps('r-old')).map((st) => [st.seq, st.name, st.result])).toEqual([[0, 'first', 'a'], [1, 'second', { b: 2 }]]);
+    expect((await store.getSteps('r-old')).map((st) => [st.seq, st.name, st.result])).toEqual([
+      [0, 'first', 'a'],
+      [1, 'second', { b: 2 }],
+    ]);
     expect(await store.getRun('r-old')).toMatchObject({ status: 'running', input: { n: 1 }, parked: false, cancelRequested: null });
     await store.close();
     const check = new Database(path, { readonly: true });

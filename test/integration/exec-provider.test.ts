@@ -112,12 +112,15 @@ describe('execProvider (real child processes)', () => {
       { kind: 'json', data: { type: 'result', result: 'done', n: 2 } },
       { kind: 'json', data: { type: 'trailer' } },
     ]);
-    const plain = await execProvider({ argv: [node, '-e', 'console.log(1); console.log(JSON.stringify([2]))'], output: 'jsonl' }).runTurn(turnRequest().request);
+    const plain = await execProvider({ argv: [node, '-e', 'console.log(1); console.log(JSON.stringify([2]))'], output: 'jsonl' }).runTurn(
+      turnRequest().request,
+    );
     expect(plain).toEqual([2]);
   });
 
   it('passes the session id by env and argv template, the interrupted flag, and the turn identity', async () => {
-    const show = 'console.log(JSON.stringify({ argv: process.argv.slice(1), env: Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith("HOLDFAST_") || k === "AGENT_SESSION")) }))';
+    const show =
+      'console.log(JSON.stringify({ argv: process.argv.slice(1), env: Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith("HOLDFAST_") || k === "AGENT_SESSION")) }))';
     const provider = execProvider({
       argv: [node, '-e', show, '--', '--session={sessionId}', 'interrupted={interrupted}', '{runId}/{turnSeq}/{attempt}'],
       output: 'jsonl',
@@ -127,7 +130,13 @@ describe('execProvider (real child processes)', () => {
     });
     const first = (await provider.runTurn(turnRequest().request)) as { argv: Json[]; env: Record<string, Json> };
     expect(first.argv).toEqual(['--session=sess-42', 'interrupted=0', 'run-1/3/1']);
-    expect(first.env).toEqual({ AGENT_SESSION: 'sess-42', HOLDFAST_EXTRA: 'x', HOLDFAST_RUN_ID: 'run-1', HOLDFAST_TURN_SEQ: '3', HOLDFAST_TURN_ATTEMPT: '1' });
+    expect(first.env).toEqual({
+      AGENT_SESSION: 'sess-42',
+      HOLDFAST_EXTRA: 'x',
+      HOLDFAST_RUN_ID: 'run-1',
+      HOLDFAST_TURN_SEQ: '3',
+      HOLDFAST_TURN_ATTEMPT: '1',
+    });
 
     const resumed = (await provider.runTurn(turnRequest({ interrupted: true }).request)) as { argv: Json[]; env: Record<string, Json> };
     expect(resumed.argv).toEqual(['--session=sess-42', 'interrupted=1', 'run-1/3/1', '--resume', 'sess-42']);
@@ -151,7 +160,9 @@ describe('execProvider (real child processes)', () => {
     expect((err as Error).message.length).toBeLessThan(4400);
     expect(t.chunks.some((c) => c.kind === 'stderr')).toBe(true);
 
-    const killed = await rejection(execProvider({ argv: [node, '-e', "process.kill(process.pid, 'SIGTERM')"] }).runTurn(turnRequest().request));
+    const killed = await rejection(
+      execProvider({ argv: [node, '-e', "process.kill(process.pid, 'SIGTERM')"] }).runTurn(turnRequest().request),
+    );
     expect((killed as Error).message).toContain('was killed by SIGTERM');
   });
 

@@ -18,7 +18,10 @@ class KernelProcess {
   readonly exited: Promise<{ code: number | null; signal: string | null }>;
 
   constructor(args: string[]) {
-    this.child = spawn(process.execPath, ['--import', 'tsx', FIXTURE, ...args], { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env } });
+    this.child = spawn(process.execPath, ['--import', 'tsx', FIXTURE, ...args], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+      env: { ...process.env },
+    });
     createInterface({ input: this.child.stdout! }).on('line', (line) => {
       const event = JSON.parse(line) as Event;
       this.events.push(event);
@@ -39,7 +42,10 @@ class KernelProcess {
     const seen = this.events.find((e) => e.event === event && match(e));
     if (seen) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`timed out waiting for ${event}; saw ${this.events.map((e) => e.event).join(', ')}`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`timed out waiting for ${event}; saw ${this.events.map((e) => e.event).join(', ')}`)),
+        timeoutMs,
+      );
       this.waiters.push({ match: (e) => e.event === event && match(e), resolve: (e) => (clearTimeout(timer), resolve(e)) });
     });
   }
@@ -49,7 +55,9 @@ class KernelProcess {
   }
 
   sequence(names: string[]): string[] {
-    return this.events.filter((e) => names.includes(e.event)).map((e) => `${e.event}${e.event === 'turn:started' && e.interrupted ? '(interrupted)' : ''}`);
+    return this.events
+      .filter((e) => names.includes(e.event))
+      .map((e) => `${e.event}${e.event === 'turn:started' && e.interrupted ? '(interrupted)' : ''}`);
   }
 }
 
@@ -103,7 +111,13 @@ describe('preemption with real processes (execProvider children, SQLite, a secon
     const done = await owner.waitFor('run:completed', (e) => String(e.result).startsWith('w1'));
     expect(done.result).toMatch(/^w1: \d+ lines$/);
     expect(owner.sequence(['run:interrupted', 'run:parked', 'run:completed', 'run:resumed', 'turn:started'])).toEqual([
-      'turn:started', 'run:interrupted', 'run:parked', 'run:completed', 'run:resumed', 'turn:started(interrupted)', 'run:completed',
+      'turn:started',
+      'run:interrupted',
+      'run:parked',
+      'run:completed',
+      'run:resumed',
+      'turn:started(interrupted)',
+      'run:completed',
     ]);
     const turns = owner.events.filter((e) => e.event === 'turn:started');
     expect(turns[1]!.sessionId).toBe(turns[0]!.sessionId);
@@ -165,7 +179,12 @@ describe('preemption with real processes (execProvider children, SQLite, a secon
     const done = await restarted.waitFor('run:completed', (e) => String(e.result).startsWith('w1'));
     expect(done.result).toMatch(/^w1: /);
     expect(restarted.sequence(['run:started', 'run:resumed', 'turn:started', 'run:completed'])).toEqual([
-      'run:started', 'run:completed', 'run:started', 'run:resumed', 'turn:started(interrupted)', 'run:completed',
+      'run:started',
+      'run:completed',
+      'run:started',
+      'run:resumed',
+      'turn:started(interrupted)',
+      'run:completed',
     ]);
     expect(restarted.events.find((e) => e.event === 'run:started')!.flow).toBe('reply');
     expect(runStatus(db, 'reply-u4')).toBe('completed');

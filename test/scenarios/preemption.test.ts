@@ -20,21 +20,41 @@ interface World {
 }
 
 const TRACE: KernelEventName[] = [
-  'run:started', 'run:completed', 'run:cancelled', 'run:requeued', 'run:interrupted', 'run:parked', 'run:resumed',
-  'turn:started', 'turn:preempted', 'turn:completed', 'turn:late-result', 'turn:aborted',
+  'run:started',
+  'run:completed',
+  'run:cancelled',
+  'run:requeued',
+  'run:interrupted',
+  'run:parked',
+  'run:resumed',
+  'turn:started',
+  'turn:preempted',
+  'turn:completed',
+  'turn:late-result',
+  'turn:aborted',
 ];
 
 async function world(options: { ignoreAbort?: boolean } = {}): Promise<World> {
   const clock = virtualClock(0);
   const store = memoryStore();
   const names = new Map<string, string>();
-  const agent = fakeProvider((request) => ({
-    durationMs: 10_000,
-    chunks: [{ atMs: 1_000, data: 'thinking' }],
-    result: `answer(${request.interrupted ? 're-issued' : 'first'})`,
-    ignoreAbort: options.ignoreAbort ?? false,
-  }), { clock });
-  const kernel = createKernel({ store, flows: [work, reply], providers: { agent }, clock, random: seededRandom(42), pollIntervalMs: 60_000 });
+  const agent = fakeProvider(
+    (request) => ({
+      durationMs: 10_000,
+      chunks: [{ atMs: 1_000, data: 'thinking' }],
+      result: `answer(${request.interrupted ? 're-issued' : 'first'})`,
+      ignoreAbort: options.ignoreAbort ?? false,
+    }),
+    { clock },
+  );
+  const kernel = createKernel({
+    store,
+    flows: [work, reply],
+    providers: { agent },
+    clock,
+    random: seededRandom(42),
+    pollIntervalMs: 60_000,
+  });
   const log: string[] = [];
   kernel.on('run:queued', (e) => names.set(e.runId, `${e.flow}`));
   for (const name of TRACE) {
@@ -57,7 +77,13 @@ async function startWorkTurn(w: World) {
 }
 
 async function urgent(w: World, text: string, preempt?: PreemptKind) {
-  return w.kernel.submit<{ text: string }, string>({ key: 'repo:a', flow: 'reply', input: { text }, priority: 'urgent', ...(preempt ? { preempt } : {}) });
+  return w.kernel.submit<{ text: string }, string>({
+    key: 'repo:a',
+    flow: 'reply',
+    input: { text },
+    priority: 'urgent',
+    ...(preempt ? { preempt } : {}),
+  });
 }
 
 describe('preemption scenarios (fake provider, virtual clock)', () => {
@@ -74,15 +100,28 @@ describe('preemption scenarios (fake provider, virtual clock)', () => {
     await w.clock.advance(10_000);
     expect(await job.result()).toBe('answer(re-issued) / finished');
     expect(w.log).toEqual([
-      'run:started work', 'turn:started work',
-      'run:interrupted work(steal)', 'turn:preempted work', 'turn:aborted work', 'run:parked work',
-      'run:started reply', 'run:completed reply',
-      'run:started reply', 'run:completed reply',
-      'run:started work', 'run:resumed work', 'turn:started work(interrupted)', 'turn:completed work', 'run:completed work',
+      'run:started work',
+      'turn:started work',
+      'run:interrupted work(steal)',
+      'turn:preempted work',
+      'turn:aborted work',
+      'run:parked work',
+      'run:started reply',
+      'run:completed reply',
+      'run:started reply',
+      'run:completed reply',
+      'run:started work',
+      'run:resumed work',
+      'turn:started work(interrupted)',
+      'turn:completed work',
+      'run:completed work',
     ]);
     const calls = w.agent.calls;
     expect(calls).toHaveLength(2);
-    expect(calls.map((c) => [c.aborted, c.interrupted, c.turn.turnSeq])).toEqual([[true, false, 1], [false, true, 1]]);
+    expect(calls.map((c) => [c.aborted, c.interrupted, c.turn.turnSeq])).toEqual([
+      [true, false, 1],
+      [false, true, 1],
+    ]);
     expect(calls[1]!.sessionId).toBe(calls[0]!.sessionId);
     expect(calls[0]!.sessionId).toBe(job.id);
     const run = await w.kernel.getRun(job.id);
@@ -100,10 +139,18 @@ describe('preemption scenarios (fake provider, virtual clock)', () => {
     await w.clock.advance(10_000);
     expect(await job.result()).toBe('answer(first) / finished');
     expect(w.log).toEqual([
-      'run:started work', 'turn:started work',
-      'run:interrupted work(abort-keep)', 'turn:preempted work', 'turn:aborted work', 'run:requeued work',
-      'run:started reply', 'run:completed reply',
-      'run:started work', 'turn:started work', 'turn:completed work', 'run:completed work',
+      'run:started work',
+      'turn:started work',
+      'run:interrupted work(abort-keep)',
+      'turn:preempted work',
+      'turn:aborted work',
+      'run:requeued work',
+      'run:started reply',
+      'run:completed reply',
+      'run:started work',
+      'turn:started work',
+      'turn:completed work',
+      'run:completed work',
     ]);
     expect(w.agent.calls.map((c) => c.interrupted)).toEqual([false, false]);
     await w.kernel.stop();
@@ -120,9 +167,14 @@ describe('preemption scenarios (fake provider, virtual clock)', () => {
     expect(run?.error?.message).toMatch(new RegExp(`preempted \\(abort-drop\\) by urgent run ${u.id}`));
     expect(run?.steps.map((s) => s.name)).toEqual(['plan']);
     expect(w.log).toEqual([
-      'run:started work', 'turn:started work',
-      'run:interrupted work(abort-drop)', 'turn:preempted work', 'turn:aborted work', 'run:cancelled work',
-      'run:started reply', 'run:completed reply',
+      'run:started work',
+      'turn:started work',
+      'run:interrupted work(abort-drop)',
+      'turn:preempted work',
+      'turn:aborted work',
+      'run:cancelled work',
+      'run:started reply',
+      'run:completed reply',
     ]);
     await w.kernel.stop();
   });
@@ -152,13 +204,29 @@ describe('preemption scenarios (fake provider, virtual clock)', () => {
       await ctx.step('plan', () => new Promise<string>((resolve) => (releasePlan = () => resolve('p'))));
       return ctx.turn('agent', { prompt: 'go' });
     });
-    const kernel = createKernel({ store: w.store, flows: [gated, reply], providers: { agent: w.agent }, clock: w.clock, random: seededRandom(3), pollIntervalMs: 60_000 });
+    const kernel = createKernel({
+      store: w.store,
+      flows: [gated, reply],
+      providers: { agent: w.agent },
+      clock: w.clock,
+      random: seededRandom(3),
+      pollIntervalMs: 60_000,
+    });
     await w.kernel.stop();
     await kernel.start();
     const job = await kernel.submit({ key: 'repo:b', flow: 'gated' });
     await kernel.once('run:started');
     // Urgent demand written straight to the store, as by a process whose wake-up was lost.
-    await w.store.enqueue({ id: 'u-silent', key: 'repo:b', flow: 'reply', input: { text: 'silent' }, idempotencyKey: 'u-silent', priority: 'urgent', preempt: 'steal', now: 0 });
+    await w.store.enqueue({
+      id: 'u-silent',
+      key: 'repo:b',
+      flow: 'reply',
+      input: { text: 'silent' },
+      idempotencyKey: 'u-silent',
+      priority: 'urgent',
+      preempt: 'steal',
+      now: 0,
+    });
     const parked = kernel.once('run:parked');
     releasePlan();
     expect(await parked).toMatchObject({ runId: job.id, turnSeq: 1, by: 'u-silent' });
@@ -174,7 +242,14 @@ describe('preemption scenarios (fake provider, virtual clock)', () => {
   it('urgent never preempts urgent: an urgent burst runs in arrival order', async () => {
     const w = await world();
     const slowUrgent = defineFlow('slow-urgent', async (ctx) => ctx.turn<string>('agent', { prompt: 'u' }));
-    const kernel = createKernel({ store: w.store, flows: [slowUrgent, reply], providers: { agent: w.agent }, clock: w.clock, random: seededRandom(4), pollIntervalMs: 60_000 });
+    const kernel = createKernel({
+      store: w.store,
+      flows: [slowUrgent, reply],
+      providers: { agent: w.agent },
+      clock: w.clock,
+      random: seededRandom(4),
+      pollIntervalMs: 60_000,
+    });
     await w.kernel.stop();
     await kernel.start();
     const a = await kernel.submit({ key: 'k', flow: 'slow-urgent', priority: 'urgent' });
@@ -210,7 +285,13 @@ describe('preemption scenarios (fake provider, virtual clock)', () => {
     const clock = virtualClock(0);
     const store = memoryStore();
     const typo = defineFlow('typo', async (ctx) => ctx.turn('agnet', { prompt: 'x' }));
-    const kernel = createKernel({ store, flows: [typo], providers: { agent: fakeProvider([], { clock }) }, clock, random: seededRandom(5) });
+    const kernel = createKernel({
+      store,
+      flows: [typo],
+      providers: { agent: fakeProvider([], { clock }) },
+      clock,
+      random: seededRandom(5),
+    });
     await kernel.start();
     const released = kernel.once('owner:released');
     const job = await kernel.submit({ key: 'k', flow: 'typo' });

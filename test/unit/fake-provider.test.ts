@@ -64,7 +64,9 @@ describe('fakeProvider', () => {
 
   it('a zero-duration turn settles without advancing the clock; scripted failures reject', async () => {
     const clock = virtualClock();
-    const provider = fakeProvider([{ result: 'quick' }, { fail: 'model overloaded' }, { durationMs: 10, fail: new TypeError('boom') }], { clock });
+    const provider = fakeProvider([{ result: 'quick' }, { fail: 'model overloaded' }, { durationMs: 10, fail: new TypeError('boom') }], {
+      clock,
+    });
     await expect(provider.runTurn(turnRequest().request)).resolves.toBe('quick');
     const failed = await provider.runTurn(turnRequest().request).catch((e: unknown) => e);
     expect(failed).toBeInstanceOf(HoldfastError);
@@ -78,7 +80,19 @@ describe('fakeProvider', () => {
 
   it('on abort rejects at once with the signal reason and emits nothing more', async () => {
     const clock = virtualClock();
-    const provider = fakeProvider([{ durationMs: 1000, chunks: [{ atMs: 100, data: 'a' }, { atMs: 900, data: 'b' }], result: 'never' }], { clock });
+    const provider = fakeProvider(
+      [
+        {
+          durationMs: 1000,
+          chunks: [
+            { atMs: 100, data: 'a' },
+            { atMs: 900, data: 'b' },
+          ],
+          result: 'never',
+        },
+      ],
+      { clock },
+    );
     const ac = new AbortController();
     const t = turnRequest({ signal: ac.signal });
     const turn = track(provider.runTurn(t.request));
@@ -99,7 +113,10 @@ describe('fakeProvider', () => {
 
   it('with ignoreAbort keeps going after abort and resolves at its scripted time', async () => {
     const clock = virtualClock();
-    const provider = fakeProvider(() => ({ durationMs: 500, chunks: [{ atMs: 400, data: 'still here' }], result: 'late' }), { clock, ignoreAbort: true });
+    const provider = fakeProvider(() => ({ durationMs: 500, chunks: [{ atMs: 400, data: 'still here' }], result: 'late' }), {
+      clock,
+      ignoreAbort: true,
+    });
     const ac = new AbortController();
     const t = turnRequest({ signal: ac.signal });
     const turn = track(provider.runTurn(t.request));
@@ -126,16 +143,40 @@ describe('fakeProvider', () => {
     );
     await provider.runTurn(turnRequest({ input: 'one' }).request);
     const resumed = await provider.runTurn(
-      turnRequest({ input: 'two', sessionId: 'sess-9', interrupted: true, turn: { runId: 'run-2', turnSeq: 4, attempt: 2, epoch: 3 } }).request,
+      turnRequest({ input: 'two', sessionId: 'sess-9', interrupted: true, turn: { runId: 'run-2', turnSeq: 4, attempt: 2, epoch: 3 } })
+        .request,
     );
     expect(resumed).toBe('resumed');
     expect(seen).toEqual([
       ['one', 0],
       ['two', 1],
     ]);
-    expect(provider.calls.map(({ index, input, sessionId, interrupted, turn, aborted }) => ({ index, input, sessionId, interrupted, turn, aborted }))).toEqual([
-      { index: 0, input: 'one', sessionId: 'sess-1', interrupted: false, turn: { runId: 'run-1', turnSeq: 1, attempt: 0, epoch: 1 }, aborted: false },
-      { index: 1, input: 'two', sessionId: 'sess-9', interrupted: true, turn: { runId: 'run-2', turnSeq: 4, attempt: 2, epoch: 3 }, aborted: false },
+    expect(
+      provider.calls.map(({ index, input, sessionId, interrupted, turn, aborted }) => ({
+        index,
+        input,
+        sessionId,
+        interrupted,
+        turn,
+        aborted,
+      })),
+    ).toEqual([
+      {
+        index: 0,
+        input: 'one',
+        sessionId: 'sess-1',
+        interrupted: false,
+        turn: { runId: 'run-1', turnSeq: 1, attempt: 0, epoch: 1 },
+        aborted: false,
+      },
+      {
+        index: 1,
+        input: 'two',
+        sessionId: 'sess-9',
+        interrupted: true,
+        turn: { runId: 'run-2', turnSeq: 4, attempt: 2, epoch: 3 },
+        aborted: false,
+      },
     ]);
   });
 });

@@ -35,9 +35,20 @@ describe('kernel', () => {
     expect(await handle.result()).toEqual({ a: 2, b: 4 });
     expect(await handle.status()).toBe('completed');
     const view = await kernel.getRun(handle.id);
-    expect(view?.steps.map((s) => [s.seq, s.name, s.result])).toEqual([[0, 'a', 2], [1, 'b', 4]]);
+    expect(view?.steps.map((s) => [s.seq, s.name, s.result])).toEqual([
+      [0, 'a', 2],
+      [1, 'b', 4],
+    ]);
     await released;
-    expect(seen).toEqual(['run:queued', 'owner:acquired', 'run:started', 'step:committed', 'step:committed', 'run:completed', 'owner:released']);
+    expect(seen).toEqual([
+      'run:queued',
+      'owner:acquired',
+      'run:started',
+      'step:committed',
+      'step:committed',
+      'run:completed',
+      'owner:released',
+    ]);
     await kernel.stop();
   });
 
@@ -74,7 +85,13 @@ describe('kernel', () => {
     const { kernel } = setup([track], store);
     // Submitted before start: all are in the mailbox when the key is first claimed.
     const handles = [];
-    for (const [name, priority] of [['bg', 'background'], ['n1', 'normal'], ['u1', 'urgent'], ['n2', 'normal'], ['u2', 'urgent']] as const) {
+    for (const [name, priority] of [
+      ['bg', 'background'],
+      ['n1', 'normal'],
+      ['u1', 'urgent'],
+      ['n2', 'normal'],
+      ['u2', 'urgent'],
+    ] as const) {
       handles.push(await kernel.submit({ key: 'repo:a', flow: 'track', input: { name }, priority }));
     }
     await kernel.start();
@@ -121,7 +138,10 @@ describe('kernel', () => {
     await kernel.start();
     const handle = await kernel.submit({ key: 'k', flow: 'boom' });
     await expect(handle.result()).rejects.toMatchObject({ code: 'flow_error', status: 'failed' });
-    expect(await kernel.getRun(handle.id)).toMatchObject({ status: 'failed', error: { code: 'flow_error', message: 'Error: disk on fire' } });
+    expect(await kernel.getRun(handle.id)).toMatchObject({
+      status: 'failed',
+      error: { code: 'flow_error', message: 'Error: disk on fire' },
+    });
     await kernel.stop();
   });
 
@@ -252,14 +272,23 @@ describe('bad input is refused with a clear typed error and writes nothing', () 
   it('unknown flow, empty key, non-JSON input, bad priority, preempt without urgent', async () => {
     const { kernel, store } = setup();
     await kernel.start();
-    await expect(kernel.submit({ key: 'k', flow: 'nope' })).rejects.toMatchObject({ code: 'unknown_flow', message: expect.stringContaining('known: echo, counter') });
+    await expect(kernel.submit({ key: 'k', flow: 'nope' })).rejects.toMatchObject({
+      code: 'unknown_flow',
+      message: expect.stringContaining('known: echo, counter'),
+    });
     await expect(kernel.submit({ key: '', flow: 'echo' })).rejects.toMatchObject({ code: 'invalid_key' });
     await expect(kernel.submit({ key: '  ', flow: 'echo' })).rejects.toMatchObject({ code: 'invalid_key' });
-    await expect(kernel.submit({ key: 'k', flow: 'echo', input: { when: new Date(0) } as never })).rejects.toMatchObject({ code: 'invalid_input', message: expect.stringContaining('input.when (an instance of Date)') });
+    await expect(kernel.submit({ key: 'k', flow: 'echo', input: { when: new Date(0) } as never })).rejects.toMatchObject({
+      code: 'invalid_input',
+      message: expect.stringContaining('input.when (an instance of Date)'),
+    });
     await expect(kernel.submit({ key: 'k', flow: 'echo', input: { n: Number.NaN } })).rejects.toMatchObject({ code: 'invalid_input' });
     const cyclic: Record<string, unknown> = {};
     cyclic.self = cyclic;
-    await expect(kernel.submit({ key: 'k', flow: 'echo', input: cyclic as never })).rejects.toMatchObject({ code: 'invalid_input', message: expect.stringContaining('cycle') });
+    await expect(kernel.submit({ key: 'k', flow: 'echo', input: cyclic as never })).rejects.toMatchObject({
+      code: 'invalid_input',
+      message: expect.stringContaining('cycle'),
+    });
     await expect(kernel.submit({ key: 'k', flow: 'echo', priority: 'asap' as never })).rejects.toMatchObject({ code: 'invalid_priority' });
     await expect(kernel.submit({ key: 'k', flow: 'echo', preempt: 'steal' })).rejects.toMatchObject({ code: 'invalid_preempt' });
     await expect(kernel.submit({ key: 'k', flow: 'echo', idempotencyKey: '' })).rejects.toMatchObject({ code: 'invalid_idempotency_key' });
@@ -268,7 +297,9 @@ describe('bad input is refused with a clear typed error and writes nothing', () 
   });
 
   it('duplicate flow names and empty flow names', () => {
-    expect(() => createKernel({ store: memoryStore(), flows: [echo, defineFlow('echo', async () => null)] })).toThrow(/two flows are named "echo"/);
+    expect(() => createKernel({ store: memoryStore(), flows: [echo, defineFlow('echo', async () => null)] })).toThrow(
+      /two flows are named "echo"/,
+    );
     expect(() => defineFlow('', async () => null)).toThrow(/non-empty name/);
   });
 
@@ -286,7 +317,16 @@ describe('bad input is refused with a clear typed error and writes nothing', () 
 
   it('a stored run whose flow is not registered fails with unknown_flow instead of blocking its key', async () => {
     const store = memoryStore();
-    await store.enqueue({ id: 'old', key: 'k', flow: 'retired', input: null, idempotencyKey: 'i-old', priority: 'normal', preempt: null, now: 0 });
+    await store.enqueue({
+      id: 'old',
+      key: 'k',
+      flow: 'retired',
+      input: null,
+      idempotencyKey: 'i-old',
+      priority: 'normal',
+      preempt: null,
+      now: 0,
+    });
     const { kernel } = setup([echo], store);
     await kernel.start();
     const next = await kernel.submit({ key: 'k', flow: 'echo', input: 'after' });

@@ -32,7 +32,6 @@ export const COMMON_OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-
 /** A usage error: the message names the argument, and the verb's usage is shown with it. */
 export class UsageError extends InvalidInputError {
   constructor(message: string) {
@@ -42,7 +41,12 @@ export class UsageError extends InvalidInputError {
 
 export function parseVerbArgs(verb: Verb, args: string[]) {
   try {
-    return parseArgs({ args, options: { ...COMMON_OPTIONS, ...verb.options }, allowPositionals: verb.allowPositionals ?? false, strict: true });
+    return parseArgs({
+      args,
+      options: { ...COMMON_OPTIONS, ...verb.options },
+      allowPositionals: verb.allowPositionals ?? false,
+      strict: true,
+    });
   } catch (error) {
     throw new UsageError((error as Error).message);
   }

@@ -31,10 +31,15 @@ export const importVerb: Verb = {
   allowPositionals: true,
   async run(ctx) {
     const [file, ...rest] = ctx.positionals;
-    if (file === undefined || rest.length > 0) throw new UsageError('FILE: pass exactly one export file (from holdfast lane export --jsonl)');
+    if (file === undefined || rest.length > 0)
+      throw new UsageError('FILE: pass exactly one export file (from holdfast lane export --jsonl)');
     const body = await readFile(resolve(ctx.io.cwd, file), 'utf8');
     const result = await ctx.lanes.importJsonl(body, file);
-    emit(ctx, result, `imported ${result.imported} record(s)${result.torn ? `; torn last line ${result.torn.at} ignored (${result.torn.problem})` : ''}`);
+    emit(
+      ctx,
+      result,
+      `imported ${result.imported} record(s)${result.torn ? `; torn last line ${result.torn.at} ignored (${result.torn.problem})` : ''}`,
+    );
     return EXIT.done;
   },
 };

@@ -17,7 +17,8 @@ export const statusVerb: Verb = {
     const window = number(ctx.values, 'window-minutes', (n) => n > 0, 'a positive number of minutes');
     const statuses = await ctx.lanes.status({ windowMs: window === undefined ? undefined : window * 60_000 });
     const lines = statuses.map(
-      (s) => `${s.verdict.padEnd(9)} age ${minutes(s.ageMs)} beat ${minutes(s.sinceBeatMs)} ago${s.expired ? ' EXPIRED' : ''}  ${describeLease(s.lease)}`,
+      (s) =>
+        `${s.verdict.padEnd(9)} age ${minutes(s.ageMs)} beat ${minutes(s.sinceBeatMs)} ago${s.expired ? ' EXPIRED' : ''}  ${describeLease(s.lease)}`,
     );
     emit(ctx, { leases: statuses }, lines.length === 0 ? 'no live leases' : lines.join('\n'));
     return EXIT.done;

@@ -64,13 +64,21 @@ export function arbitrate(request: LaneRequest, live: readonly LiveLease[], poli
   }
   if (best === undefined) return { outcome: 'acquire', lane: request.lane, tree: request.tree, mode };
   return {
-    outcome: 'refuse', lane: request.lane, reason: best.reason, colliding: best.lease, paths: best.paths,
+    outcome: 'refuse',
+    lane: request.lane,
+    reason: best.reason,
+    colliding: best.lease,
+    paths: best.paths,
     message: refusalMessage(request.lane, best.reason, best.lease, best.paths),
   };
 }
 
 /** Every live lease the request collides with, in id order (used to scavenge expired blockers). */
-export function collidingLeases(request: LaneRequest, leases: readonly LiveLease[], policy: ArbiterPolicy = DEFAULT_ARBITER_POLICY): LiveLease[] {
+export function collidingLeases(
+  request: LaneRequest,
+  leases: readonly LiveLease[],
+  policy: ArbiterPolicy = DEFAULT_ARBITER_POLICY,
+): LiveLease[] {
   const mode = request.mode ?? policy.defaultMode;
   return leases.filter((l) => collision({ ...request, mode }, l) !== undefined).sort((a, b) => a.id - b.id);
 }

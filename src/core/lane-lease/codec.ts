@@ -27,14 +27,28 @@ export function decodeLaneRecord(raw: unknown): Decoded<LaneRecord> {
   for (const f of ['lease', 'generation', 'pid'] as const) {
     if (r[f] !== null && !Number.isInteger(r[f])) return fail(`${f} ${show(r[f])} is not an integer or null`);
   }
-  if (r.ttlMinutes !== null && (typeof r.ttlMinutes !== 'number' || !(r.ttlMinutes > 0))) return fail(`ttlMinutes ${show(r.ttlMinutes)} is not positive`);
+  if (r.ttlMinutes !== null && (typeof r.ttlMinutes !== 'number' || !(r.ttlMinutes > 0)))
+    return fail(`ttlMinutes ${show(r.ttlMinutes)} is not positive`);
   if (r.tree !== null && !isStringArray(r.tree)) return fail(`tree ${show(r.tree)} is not a list of paths`);
   if (r.mode !== null && (typeof r.mode !== 'string' || !MODES.has(r.mode))) return fail(`unknown mode ${show(r.mode)}`);
   if (r.detail === undefined) return fail('detail is missing');
   const record = {
-    seq: r.seq, op: r.op, at: r.at, lane: r.lane, lease: r.lease, holder: r.holder, kind: r.kind, tree: r.tree,
-    mode: r.mode, ttlMinutes: r.ttlMinutes, generation: r.generation, host: r.host, pid: r.pid, runId: r.runId,
-    reason: r.reason, detail: r.detail,
+    seq: r.seq,
+    op: r.op,
+    at: r.at,
+    lane: r.lane,
+    lease: r.lease,
+    holder: r.holder,
+    kind: r.kind,
+    tree: r.tree,
+    mode: r.mode,
+    ttlMinutes: r.ttlMinutes,
+    generation: r.generation,
+    host: r.host,
+    pid: r.pid,
+    runId: r.runId,
+    reason: r.reason,
+    detail: r.detail,
   } as LaneRecord;
   const problem = opProblem(record);
   return problem === undefined ? { ok: true, value: record } : fail(problem);
@@ -79,10 +93,20 @@ function isLiveLease(v: unknown): v is LiveLease {
   if (typeof v !== 'object' || v === null) return false;
   const l = v as Record<string, unknown>;
   return (
-    isPositiveInt(l.id) && typeof l.lane === 'string' && typeof l.kind === 'string' && isStringArray(l.tree) &&
-    typeof l.mode === 'string' && MODES.has(l.mode) && typeof l.holder === 'string' && typeof l.host === 'string' &&
-    Number.isInteger(l.pid) && (l.runId === null || typeof l.runId === 'string') && typeof l.ttlMinutes === 'number' &&
-    isPositiveInt(l.generation) && typeof l.acquiredAt === 'number' && typeof l.beatAt === 'number'
+    isPositiveInt(l.id) &&
+    typeof l.lane === 'string' &&
+    typeof l.kind === 'string' &&
+    isStringArray(l.tree) &&
+    typeof l.mode === 'string' &&
+    MODES.has(l.mode) &&
+    typeof l.holder === 'string' &&
+    typeof l.host === 'string' &&
+    Number.isInteger(l.pid) &&
+    (l.runId === null || typeof l.runId === 'string') &&
+    typeof l.ttlMinutes === 'number' &&
+    isPositiveInt(l.generation) &&
+    typeof l.acquiredAt === 'number' &&
+    typeof l.beatAt === 'number'
   );
 }
 
@@ -95,7 +119,9 @@ export function sortKeys(value: Json): Json {
   if (Array.isArray(value)) return value.map(sortKeys);
   if (value === null || typeof value !== 'object') return value;
   return Object.fromEntries(
-    Object.keys(value).sort().map((k) => [k, sortKeys(value[k]!)]),
+    Object.keys(value)
+      .sort()
+      .map((k) => [k, sortKeys(value[k]!)]),
   );
 }
 
@@ -134,7 +160,10 @@ export function readJournal(raws: readonly { readonly position: number; readonly
 
 /** Reads export text: one record per non-blank line; a torn last line reads as not written. */
 export function readJournalLines(text: string): JournalReadResult {
-  const lines = text.split('\n').map((line, i) => ({ line, position: i + 1 })).filter((l) => l.line.trim() !== '');
+  const lines = text
+    .split('\n')
+    .map((line, i) => ({ line, position: i + 1 }))
+    .filter((l) => l.line.trim() !== '');
   return readJournal(lines.map((l) => ({ position: l.position, raw: () => JSON.parse(l.line) as unknown })));
 }
 
@@ -168,7 +197,10 @@ function show(v: unknown): string {
 export function checkedRecord(record: LaneRecord): LaneRecord {
   const decoded = decodeLaneRecord(record);
   if (!decoded.ok) {
-    throw new HoldfastError('invalid_lane_record', `refusing to append lane record #${record.seq} (${record.op}): ${decoded.problem}; nothing was written`);
+    throw new HoldfastError(
+      'invalid_lane_record',
+      `refusing to append lane record #${record.seq} (${record.op}): ${decoded.problem}; nothing was written`,
+    );
   }
   return decoded.value;
 }

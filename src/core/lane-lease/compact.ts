@@ -17,8 +17,21 @@ export function compact(journal: readonly LaneRecord[]): LaneRecord[] {
 /** The checkpoint of a folded state, stamped `at` and numbered with the state's watermark. */
 export function checkpointRecord(state: LaneState, at: number): LaneRecord {
   return {
-    seq: state.lastSeq, op: 'checkpoint', at, lane: null, lease: null, holder: null, kind: null, tree: null,
-    mode: null, ttlMinutes: null, generation: null, host: null, pid: null, runId: null, reason: null,
+    seq: state.lastSeq,
+    op: 'checkpoint',
+    at,
+    lane: null,
+    lease: null,
+    holder: null,
+    kind: null,
+    tree: null,
+    mode: null,
+    ttlMinutes: null,
+    generation: null,
+    host: null,
+    pid: null,
+    runId: null,
+    reason: null,
     detail: snapshotDetail(state),
   };
 }

@@ -54,7 +54,10 @@ export type AcquireDecision =
  * next generation. On refusal, append a refuse record naming the reason and the colliding lease.
  */
 export function decideAcquire(
-  view: LaneViewLike, input: AcquireInput, expiry: ExpiryContext, policy: ArbiterPolicy = DEFAULT_ARBITER_POLICY,
+  view: LaneViewLike,
+  input: AcquireInput,
+  expiry: ExpiryContext,
+  policy: ArbiterPolicy = DEFAULT_ARBITER_POLICY,
 ): Decision<AcquireDecision> {
   const expired = view.leases.filter((l) => isLeaseExpired(l, expiry));
   const admission = expired.length === 0 ? view.leases : view.leases.filter((l) => !expired.includes(l));
@@ -62,18 +65,59 @@ export function decideAcquire(
   const decision = arbitrate(request, admission, policy);
   const who = { holder: input.owner, host: input.host, pid: input.pid, runId: input.runId, at: input.now };
   if (decision.outcome === 'refuse') {
-    const detail: Json = { colliding: { ...decision.colliding, tree: [...decision.colliding.tree] }, paths: decision.paths ? [...decision.paths] : null, message: decision.message };
+    const detail: Json = {
+      colliding: { ...decision.colliding, tree: [...decision.colliding.tree] },
+      paths: decision.paths ? [...decision.paths] : null,
+      message: decision.message,
+    };
     return {
-      append: [newRecord({ op: 'refuse', lane: input.lane, kind: input.kind, tree: input.tree, mode: input.mode ?? policy.defaultMode, reason: decision.reason, detail, ...who })],
-      value: { outcome: 'refuse', reason: decision.reason, message: decision.message, colliding: decision.colliding, paths: decision.paths },
+      append: [
+        newRecord({
+          op: 'refuse',
+          lane: input.lane,
+          kind: input.kind,
+          tree: input.tree,
+          mode: input.mode ?? policy.defaultMode,
+          reason: decision.reason,
+          detail,
+          ...who,
+        }),
+      ],
+      value: {
+        outcome: 'refuse',
+        reason: decision.reason,
+        message: decision.message,
+        colliding: decision.colliding,
+        paths: decision.paths,
+      },
     };
   }
   const blockers = expired.length === 0 ? [] : collidingLeases(request, expired, policy);
   const generation = (view.generation(input.lane) ?? 0) + 1;
   return {
     append: [
-      ...blockers.map((l) => newRecord({ op: 'scavenge', at: input.now, lane: l.lane, lease: l.id, holder: l.holder, host: input.host, pid: input.pid, reason: 'expired' })),
-      newRecord({ op: 'acquire', lane: input.lane, kind: input.kind, tree: input.tree, mode: decision.mode, ttlMinutes: input.ttlMinutes, generation, ...who }),
+      ...blockers.map((l) =>
+        newRecord({
+          op: 'scavenge',
+          at: input.now,
+          lane: l.lane,
+          lease: l.id,
+          holder: l.holder,
+          host: input.host,
+          pid: input.pid,
+          reason: 'expired',
+        }),
+      ),
+      newRecord({
+        op: 'acquire',
+        lane: input.lane,
+        kind: input.kind,
+        tree: input.tree,
+        mode: decision.mode,
+        ttlMinutes: input.ttlMinutes,
+        generation,
+        ...who,
+      }),
     ],
     value: { outcome: 'acquire', generation, scavenged: blockers.map((l) => l.id) },
   };
@@ -99,19 +143,32 @@ export function decideRelease(view: LaneViewLike, input: LeaseTarget & Caller & 
   const lease = input.owner === '' ? undefined : onLane(view, input, (l) => l.holder === input.owner);
   if (lease === undefined) return { append: [], value: null };
   return {
-    append: [newRecord({ op: 'release', at: input.now, lane: lease.lane, lease: lease.id, holder: input.owner, host: input.host, pid: input.pid, runId: lease.runId })],
+    append: [
+      newRecord({
+        op: 'release',
+        at: input.now,
+        lane: lease.lane,
+        lease: lease.id,
+        holder: input.owner,
+        host: input.host,
+        pid: input.pid,
+        runId: lease.runId,
+      }),
+    ],
     value: lease,
   };
 }
 
-export type HeartbeatDecision = { readonly beaten: false } | { readonly beaten: true; readonly coalesced: boolean; readonly lease: LiveLease };
+export type HeartbeatDecision =
+  { readonly beaten: false } | { readonly beaten: true; readonly coalesced: boolean; readonly lease: LiveLease };
 
 /**
  * Heartbeat (L5): only a non-empty owner equal to the lease's recorded holder may beat it; a
  * beat younger than `coalesceWithinMs` writes nothing and still succeeds.
  */
 export function decideHeartbeat(
-  view: LaneViewLike, input: LeaseTarget & Caller & { readonly owner: string; readonly coalesceWithinMs: number },
+  view: LaneViewLike,
+  input: LeaseTarget & Caller & { readonly owner: string; readonly coalesceWithinMs: number },
 ): Decision<HeartbeatDecision> {
   const lease = input.owner === '' ? undefined : onLane(view, input, (l) => l.holder !== '' && l.holder === input.owner);
   if (lease === undefined) return { append: [], value: { beaten: false } };
@@ -119,7 +176,18 @@ export function decideHeartbeat(
     return { append: [], value: { beaten: true, coalesced: true, lease } };
   }
   return {
-    append: [newRecord({ op: 'heartbeat', at: input.now, lane: lease.lane, lease: lease.id, holder: input.owner, host: input.host, pid: input.pid, runId: lease.runId })],
+    append: [
+      newRecord({
+        op: 'heartbeat',
+        at: input.now,
+        lane: lease.lane,
+        lease: lease.id,
+        holder: input.owner,
+        host: input.host,
+        pid: input.pid,
+        runId: lease.runId,
+      }),
+    ],
     value: { beaten: true, coalesced: false, lease: { ...lease, beatAt: input.now } },
   };
 }
@@ -132,7 +200,19 @@ export function decideAdopt(view: LaneViewLike, input: LeaseTarget & Caller & { 
   const lease = input.owner === '' ? undefined : onLane(view, input);
   if (lease === undefined) return { append: [], value: null };
   return {
-    append: [newRecord({ op: 'adopt', at: input.now, lane: lease.lane, lease: lease.id, holder: input.owner, host: input.host, pid: input.pid, runId: lease.runId, detail: { from: lease.holder } })],
+    append: [
+      newRecord({
+        op: 'adopt',
+        at: input.now,
+        lane: lease.lane,
+        lease: lease.id,
+        holder: input.owner,
+        host: input.host,
+        pid: input.pid,
+        runId: lease.runId,
+        detail: { from: lease.holder },
+      }),
+    ],
     value: { ...lease, holder: input.owner, host: input.host, pid: input.pid, beatAt: input.now },
   };
 }
@@ -150,19 +230,41 @@ export interface HaltInput extends Caller {
 export function decideHalt(view: LaneViewLike, input: HaltInput): Decision<{ lease: LiveLease | null; command: string | null }> {
   const lease = input.lane === null ? view.leases.find((l) => String(l.pid) === input.handle) : onLane(view, { lane: input.lane });
   return {
-    append: [newRecord({
-      op: 'halt', at: input.now, lane: input.lane ?? lease?.lane ?? null, lease: lease?.id ?? null, holder: input.owner,
-      host: input.host, pid: input.pid, runId: input.runId, reason: input.reason ?? 'halt',
-      detail: { handle: input.handle, command: input.command },
-    })],
+    append: [
+      newRecord({
+        op: 'halt',
+        at: input.now,
+        lane: input.lane ?? lease?.lane ?? null,
+        lease: lease?.id ?? null,
+        holder: input.owner,
+        host: input.host,
+        pid: input.pid,
+        runId: input.runId,
+        reason: input.reason ?? 'halt',
+        detail: { handle: input.handle, command: input.command },
+      }),
+    ],
     value: { lease: lease ?? null, command: input.command },
   };
 }
 
 /** Spawn (L7): records an intent to take a lane; grants nothing. */
-export function decideSpawn(input: Caller & { readonly lane: string; readonly owner: string | null; readonly runId: string | null; readonly reason: string | null }): Decision<null> {
+export function decideSpawn(
+  input: Caller & { readonly lane: string; readonly owner: string | null; readonly runId: string | null; readonly reason: string | null },
+): Decision<null> {
   return {
-    append: [newRecord({ op: 'spawn', at: input.now, lane: input.lane, holder: input.owner, host: input.host, pid: input.pid, runId: input.runId, reason: input.reason ?? 'spawn' })],
+    append: [
+      newRecord({
+        op: 'spawn',
+        at: input.now,
+        lane: input.lane,
+        holder: input.owner,
+        host: input.host,
+        pid: input.pid,
+        runId: input.runId,
+        reason: input.reason ?? 'spawn',
+      }),
+    ],
     value: null,
   };
 }
@@ -171,7 +273,18 @@ export function decideSpawn(input: Caller & { readonly lane: string; readonly ow
 export function decideScavenge(view: LaneViewLike, expiry: ExpiryContext, caller: Caller): Decision<LiveLease[]> {
   const expired = view.leases.filter((l) => isLeaseExpired(l, expiry));
   return {
-    append: expired.map((l) => newRecord({ op: 'scavenge', at: caller.now, lane: l.lane, lease: l.id, holder: l.holder, host: caller.host, pid: caller.pid, reason: 'expired' })),
+    append: expired.map((l) =>
+      newRecord({
+        op: 'scavenge',
+        at: caller.now,
+        lane: l.lane,
+        lease: l.id,
+        holder: l.holder,
+        host: caller.host,
+        pid: caller.pid,
+        reason: 'expired',
+      }),
+    ),
     value: expired,
   };
 }

@@ -23,16 +23,36 @@ export function checkGeneration(
   liveOnLane: LiveLease | undefined,
 ): GenerationVerdict {
   if (current === undefined || !Number.isInteger(stamped)) {
-    return { ok: false, reason: 'unresolved', current: current ?? null, message: `lane "${lane}" has no generation to check ${stamped} against; refuse the work` };
+    return {
+      ok: false,
+      reason: 'unresolved',
+      current: current ?? null,
+      message: `lane "${lane}" has no generation to check ${stamped} against; refuse the work`,
+    };
   }
   if (stamped < current) {
-    return { ok: false, reason: 'superseded', current, message: `generation ${stamped} of lane "${lane}" was superseded by ${current}; drop the work, the lane was acquired again` };
+    return {
+      ok: false,
+      reason: 'superseded',
+      current,
+      message: `generation ${stamped} of lane "${lane}" was superseded by ${current}; drop the work, the lane was acquired again`,
+    };
   }
   if (stamped > current) {
-    return { ok: false, reason: 'unknown_generation', current, message: `generation ${stamped} of lane "${lane}" was never issued (current ${current}); refuse the work` };
+    return {
+      ok: false,
+      reason: 'unknown_generation',
+      current,
+      message: `generation ${stamped} of lane "${lane}" was never issued (current ${current}); refuse the work`,
+    };
   }
   if (liveOnLane === undefined || liveOnLane.generation !== current) {
-    return { ok: false, reason: 'not_held', current, message: `generation ${stamped} of lane "${lane}" is no longer held (released or scavenged); acquire the lane again` };
+    return {
+      ok: false,
+      reason: 'not_held',
+      current,
+      message: `generation ${stamped} of lane "${lane}" is no longer held (released or scavenged); acquire the lane again`,
+    };
   }
   return { ok: true, generation: current, lease: liveOnLane };
 }

@@ -21,7 +21,11 @@ export function livenessVerdict(lease: LiveLease, recent: readonly LaneRecord[],
   const windowStart = now - windowMs;
   if (lease.beatAt < windowStart) return 'stalled';
   const progressed = recent.some(
-    (r) => r.at >= windowStart && changesState(r) && r.op !== 'heartbeat' && r.op !== 'checkpoint' &&
+    (r) =>
+      r.at >= windowStart &&
+      changesState(r) &&
+      r.op !== 'heartbeat' &&
+      r.op !== 'checkpoint' &&
       (r.lane === lease.lane || (r.holder !== null && r.holder === lease.holder)),
   );
   return progressed ? 'advancing' : 'spinning';

@@ -19,7 +19,14 @@ export type LaneEffect =
   | { readonly kind: 'insert'; readonly lease: LiveLease }
   | { readonly kind: 'delete'; readonly id: number }
   | { readonly kind: 'beat'; readonly id: number; readonly at: number }
-  | { readonly kind: 'adopt'; readonly id: number; readonly holder: string; readonly host: string; readonly pid: number; readonly at: number }
+  | {
+      readonly kind: 'adopt';
+      readonly id: number;
+      readonly holder: string;
+      readonly host: string;
+      readonly pid: number;
+      readonly at: number;
+    }
   | { readonly kind: 'reset'; readonly snapshot: LaneSnapshot }
   | { readonly kind: 'none' };
 

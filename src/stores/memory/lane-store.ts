@@ -22,7 +22,11 @@ export function memoryLaneStore(isClosed: () => boolean = () => false): LaneStor
     async transact<T>(decide: LaneDecide<T>): Promise<LaneCommitted<T>> {
       open();
       const generations = state.generations;
-      const decision = decide({ leases: state.leases, lastSeq: state.lastSeq, generation: (lane) => (Object.hasOwn(generations, lane) ? generations[lane] : undefined) });
+      const decision = decide({
+        leases: state.leases,
+        lastSeq: state.lastSeq,
+        generation: (lane) => (Object.hasOwn(generations, lane) ? generations[lane] : undefined),
+      });
       let next = state;
       const appended: LaneRecord[] = [];
       for (const draft of decision.append) {
@@ -65,4 +69,3 @@ export function memoryLaneStore(isClosed: () => boolean = () => false): LaneStor
     },
   };
 }
-

@@ -4,8 +4,18 @@ import { HoldfastError, StaleEpochError } from '../../errors.js';
 import { PRIORITIES, type CancelMode, type OwnerLease, type ParkedFrame, type RunRecord, type StepRecord } from '../../model/index.js';
 import type { LaneStore } from '../../ports/lane-store.js';
 import type {
-  AcquireOwner, ClaimNext, ClaimedRun, CommitStep, EnqueueResult, Fence, FinishRun, KeyWork,
-  NewCommand, RenewOwners, RunQuery, Store,
+  AcquireOwner,
+  ClaimNext,
+  ClaimedRun,
+  CommitStep,
+  EnqueueResult,
+  Fence,
+  FinishRun,
+  KeyWork,
+  NewCommand,
+  RenewOwners,
+  RunQuery,
+  Store,
 } from '../../ports/store.js';
 import { OPERATOR_CANCEL } from '../../ports/store.js';
 import { memoryLaneStore } from './lane-store.js';
@@ -35,10 +45,24 @@ class MemoryStore implements Store {
     const existing = this.byIdem.get(command.idempotencyKey);
     if (existing !== undefined) return { run: this.runs.get(existing)!, created: false };
     const run: RunRecord = {
-      id: command.id, key: command.key, flow: command.flow, input: structuredClone(command.input),
-      idempotencyKey: command.idempotencyKey, priority: command.priority, preempt: command.preempt,
-      seq: ++this.seq, status: 'queued', attempts: 0, result: undefined, error: undefined, epoch: null, parked: false, cancelRequested: null,
-      createdAt: command.now, startedAt: null, finishedAt: null,
+      id: command.id,
+      key: command.key,
+      flow: command.flow,
+      input: structuredClone(command.input),
+      idempotencyKey: command.idempotencyKey,
+      priority: command.priority,
+      preempt: command.preempt,
+      seq: ++this.seq,
+      status: 'queued',
+      attempts: 0,
+      result: undefined,
+      error: undefined,
+      epoch: null,
+      parked: false,
+      cancelRequested: null,
+      createdAt: command.now,
+      startedAt: null,
+      finishedAt: null,
     };
     this.runs.set(run.id, run);
     this.byIdem.set(run.idempotencyKey, run.id);
@@ -102,7 +126,8 @@ class MemoryStore implements Store {
     this.open();
     const lease = this.owners.get(request.key);
     if (!lease || !checkFence(lease, request.ownerId, request.epoch).ok) return false;
-    if (request.ifIdle && [...this.runs.values()].some((r) => r.key === request.key && (r.status === 'queued' || r.status === 'running'))) return false;
+    if (request.ifIdle && [...this.runs.values()].some((r) => r.key === request.key && (r.status === 'queued' || r.status === 'running')))
+      return false;
     this.owners.set(request.key, { ...lease, ownerId: null, expiresAt: 0, channel: null });
     return true;
   }
@@ -115,7 +140,13 @@ class MemoryStore implements Store {
     this.fence(request);
     const next = nextInMailbox([...this.runs.values()].filter((r) => r.key === request.key));
     if (!next) return undefined;
-    const run: RunRecord = { ...next, status: 'running', attempts: next.attempts + 1, epoch: request.epoch, startedAt: next.startedAt ?? request.now };
+    const run: RunRecord = {
+      ...next,
+      status: 'running',
+      attempts: next.attempts + 1,
+      epoch: request.epoch,
+      startedAt: next.startedAt ?? request.now,
+    };
     this.runs.set(run.id, run);
     const frame = this.frames.get(run.id);
     return { run: structuredClone(run), steps: structuredClone(this.steps.get(run.id) ?? []), frame: frame && structuredClone(frame) };
@@ -137,13 +168,16 @@ class MemoryStore implements Store {
   async parkRun(request: Fence & { frame: ParkedFrame }): Promise<void> {
     this.fence(request);
     const run = this.runOfKey(request.frame.runId, request.key);
-    if (run.status !== 'running') throw new HoldfastError('run_not_running', `run ${run.id} is ${run.status}, not running; it cannot be parked`);
+    if (run.status !== 'running')
+      throw new HoldfastError('run_not_running', `run ${run.id} is ${run.status}, not running; it cannot be parked`);
     this.runs.set(run.id, { ...run, status: 'queued', parked: true });
     this.frames.set(run.id, structuredClone(request.frame));
   }
 
   async peekUrgent(key: string): Promise<RunRecord | undefined> {
-    const urgent = [...this.runs.values()].filter((r) => r.key === key && r.status === 'queued' && r.priority === 'urgent').sort((a, b) => a.seq - b.seq)[0];
+    const urgent = [...this.runs.values()]
+      .filter((r) => r.key === key && r.status === 'queued' && r.priority === 'urgent')
+      .sort((a, b) => a.seq - b.seq)[0];
     return urgent && structuredClone(urgent);
   }
 
@@ -158,14 +192,19 @@ class MemoryStore implements Store {
   async commitStep(request: CommitStep): Promise<StepRecord> {
     this.fence(request);
     const run = this.runOfKey(request.runId, request.key);
-    if (run.status !== 'running') throw new HoldfastError('run_not_running', `run ${run.id} is ${run.status}, not running; its steps cannot be committed`);
+    if (run.status !== 'running')
+      throw new HoldfastError('run_not_running', `run ${run.id} is ${run.status}, not running; its steps cannot be committed`);
     const journal = this.steps.get(run.id) ?? [];
     if (journal.some((s) => s.seq === request.seq)) {
       throw new HoldfastError('step_already_committed', `step #${request.seq} of run ${run.id} is already committed`);
     }
     const step: StepRecord = {
-      runId: run.id, seq: request.seq, name: request.name, result: structuredClone(request.result),
-      epoch: request.epoch, committedAt: request.now,
+      runId: run.id,
+      seq: request.seq,
+      name: request.name,
+      result: structuredClone(request.result),
+      epoch: request.epoch,
+      committedAt: request.now,
     };
     journal.push(step);
     journal.sort((a, b) => a.seq - b.seq);
@@ -185,8 +224,12 @@ class MemoryStore implements Store {
       throw new HoldfastError('run_already_finished', `run ${run.id} is already ${run.status}`);
     }
     const finished: RunRecord = {
-      ...run, status: request.status, result: request.result === undefined ? undefined : structuredClone(request.result),
-      error: request.error, finishedAt: request.now, parked: false,
+      ...run,
+      status: request.status,
+      result: request.result === undefined ? undefined : structuredClone(request.result),
+      error: request.error,
+      finishedAt: request.now,
+      parked: false,
     };
     this.runs.set(run.id, finished);
     this.frames.delete(run.id);

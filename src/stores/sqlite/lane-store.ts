@@ -36,7 +36,9 @@ export function sqliteLaneStore(db: Database.Database, where = 'sqlite', batcher
       `INSERT OR REPLACE INTO lane_leases (id, lane, kind, tree, mode, holder, host, pid, run_id, ttl_minutes, generation, acquired_at, beat_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
-    setGeneration: db.prepare('INSERT INTO lane_generations (lane, generation) VALUES (?, ?) ON CONFLICT (lane) DO UPDATE SET generation = excluded.generation'),
+    setGeneration: db.prepare(
+      'INSERT INTO lane_generations (lane, generation) VALUES (?, ?) ON CONFLICT (lane) DO UPDATE SET generation = excluded.generation',
+    ),
     deleteLease: db.prepare('DELETE FROM lane_leases WHERE id = ?'),
     beat: db.prepare('UPDATE lane_leases SET beat_at = ? WHERE id = ?'),
     adopt: db.prepare('UPDATE lane_leases SET holder = ?, host = ?, pid = ?, beat_at = ? WHERE id = ?'),

@@ -1,4 +1,14 @@
-import type { CancelMode, Json, OwnerLease, ParkedFrame, PreemptKind, Priority, RunRecord, RunStatus, StepRecord } from '../../model/index.js';
+import type {
+  CancelMode,
+  Json,
+  OwnerLease,
+  ParkedFrame,
+  PreemptKind,
+  Priority,
+  RunRecord,
+  RunStatus,
+  StepRecord,
+} from '../../model/index.js';
 
 /** Row shapes of the SQLite schema and their mapping to records. */
 
@@ -94,14 +104,30 @@ export interface FrameRow {
 
 export function toFrame(row: FrameRow): ParkedFrame {
   return {
-    runId: row.run_id, key: row.key, epoch: row.epoch, turnSeq: row.turn_seq, attempt: row.attempt, provider: row.provider,
-    input: row.input === null ? null : (JSON.parse(row.input) as Json), sessionId: row.session_id, parkedBy: row.parked_by, parkedAt: row.parked_at,
+    runId: row.run_id,
+    key: row.key,
+    epoch: row.epoch,
+    turnSeq: row.turn_seq,
+    attempt: row.attempt,
+    provider: row.provider,
+    input: row.input === null ? null : (JSON.parse(row.input) as Json),
+    sessionId: row.session_id,
+    parkedBy: row.parked_by,
+    parkedAt: row.parked_at,
   };
 }
 
 export function fromFrame(frame: ParkedFrame): FrameRow {
   return {
-    run_id: frame.runId, key: frame.key, epoch: frame.epoch, turn_seq: frame.turnSeq, attempt: frame.attempt, provider: frame.provider,
-    input: frame.input === null ? null : JSON.stringify(frame.input), session_id: frame.sessionId, parked_by: frame.parkedBy, parked_at: frame.parkedAt,
+    run_id: frame.runId,
+    key: frame.key,
+    epoch: frame.epoch,
+    turn_seq: frame.turnSeq,
+    attempt: frame.attempt,
+    provider: frame.provider,
+    input: frame.input === null ? null : JSON.stringify(frame.input),
+    session_id: frame.sessionId,
+    parked_by: frame.parkedBy,
+    parked_at: frame.parkedAt,
   };
 }

@@ -5,8 +5,18 @@ import { priorityRank } from '../../core/mailbox.js';
 import { HoldfastError, StaleEpochError } from '../../errors.js';
 import { PRIORITIES, type CancelMode, type OwnerLease, type ParkedFrame, type RunRecord, type StepRecord } from '../../model/index.js';
 import type {
-  AcquireOwner, ClaimNext, ClaimedRun, CommitStep, EnqueueResult, Fence, FinishRun, KeyWork,
-  NewCommand, RenewOwners, RunQuery, Store,
+  AcquireOwner,
+  ClaimNext,
+  ClaimedRun,
+  CommitStep,
+  EnqueueResult,
+  Fence,
+  FinishRun,
+  KeyWork,
+  NewCommand,
+  RenewOwners,
+  RunQuery,
+  Store,
 } from '../../ports/store.js';
 import { OPERATOR_CANCEL } from '../../ports/store.js';
 import type { LaneStore } from '../../ports/lane-store.js';
@@ -44,7 +54,10 @@ class SqliteStore implements Store {
   private readonly batcher: WriteBatcher;
   private readonly q;
 
-  constructor(private readonly db: Database.Database, path: string) {
+  constructor(
+    private readonly db: Database.Database,
+    path: string,
+  ) {
     this.description = `sqlite:${path}`;
     this.localDirectory = path === ':memory:' ? undefined : dirname(resolve(path));
     this.batcher = new WriteBatcher(db);
@@ -54,9 +67,12 @@ class SqliteStore implements Store {
         VALUES (@id, @key, @flow, @input, @idempotencyKey, @priority, @rank, @preempt, 'queued', @now)`),
       runById: db.prepare('SELECT * FROM runs WHERE id = ?'),
       runByIdem: db.prepare('SELECT * FROM runs WHERE idempotency_key = ?'),
-      stepsOf: db.prepare('SELECT r.id AS run_id, s.seq, s.name, s.result, s.epoch, s.committed_at FROM steps s JOIN runs r ON r.seq = s.run_seq WHERE r.id = ? ORDER BY s.seq'),
+      stepsOf: db.prepare(
+        'SELECT r.id AS run_id, s.seq, s.name, s.result, s.epoch, s.committed_at FROM steps s JOIN runs r ON r.seq = s.run_seq WHERE r.id = ? ORDER BY s.seq',
+      ),
       owner: db.prepare('SELECT * FROM owners WHERE key = ?'),
-      upsertOwner: db.prepare(`INSERT INTO owners (key, owner_id, epoch, expires_at, channel) VALUES (@key, @ownerId, @epoch, @expiresAt, @channel)
+      upsertOwner:
+        db.prepare(`INSERT INTO owners (key, owner_id, epoch, expires_at, channel) VALUES (@key, @ownerId, @epoch, @expiresAt, @channel)
         ON CONFLICT (key) DO UPDATE SET owner_id = excluded.owner_id, epoch = excluded.epoch, expires_at = excluded.expires_at, channel = excluded.channel`),
       renew: db.prepare('UPDATE owners SET expires_at = ? WHERE key = ? AND owner_id = ? AND epoch = ?'),
       release: db.prepare('UPDATE owners SET owner_id = NULL, expires_at = 0, channel = NULL WHERE key = ? AND owner_id = ? AND epoch = ?'),
@@ -64,7 +80,8 @@ class SqliteStore implements Store {
       nextRun: db.prepare(`SELECT * FROM runs INDEXED BY runs_pending_by_key WHERE key = ? AND status IN ('queued', 'running')
         ORDER BY (status = 'running') DESC, (priority_rank = 0) DESC, parked DESC, priority_rank, seq LIMIT 1`),
       frameOf: db.prepare('SELECT * FROM parked_frames WHERE run_id = ?'),
-      insertFrame: db.prepare(`INSERT OR REPLACE INTO parked_frames (run_id, key, epoch, turn_seq, attempt, provider, input, session_id, parked_by, parked_at)
+      insertFrame:
+        db.prepare(`INSERT OR REPLACE INTO parked_frames (run_id, key, epoch, turn_seq, attempt, provider, input, session_id, parked_by, parked_at)
         VALUES (@run_id, @key, @epoch, @turn_seq, @attempt, @provider, @input, @session_id, @parked_by, @parked_at)`),
       park: db.prepare("UPDATE runs SET status = 'queued', parked = 1 WHERE id = ? AND key = ? AND status = 'running'"),
       deleteFrame: db.prepare('DELETE FROM parked_frames WHERE run_id = ?'),
@@ -75,12 +92,17 @@ class SqliteStore implements Store {
       requestCancel: db.prepare("UPDATE runs SET cancel_mode = ? WHERE id = ? AND status IN ('queued', 'running')"),
       droppable: db.prepare(`SELECT id FROM runs INDEXED BY runs_pending_by_key
         WHERE key = ? AND status IN ('queued', 'running') AND status = 'queued' AND cancel_mode = 'abort-drop'`),
-      pendingOfKey: db.prepare("SELECT 1 FROM runs INDEXED BY runs_pending_by_key WHERE key = ? AND status IN ('queued', 'running') LIMIT 1"),
-      startRun: db.prepare("UPDATE runs SET status = 'running', attempts = attempts + 1, epoch = ?, started_at = coalesce(started_at, ?) WHERE id = ?"),
+      pendingOfKey: db.prepare(
+        "SELECT 1 FROM runs INDEXED BY runs_pending_by_key WHERE key = ? AND status IN ('queued', 'running') LIMIT 1",
+      ),
+      startRun: db.prepare(
+        "UPDATE runs SET status = 'running', attempts = attempts + 1, epoch = ?, started_at = coalesce(started_at, ?) WHERE id = ?",
+      ),
       // Inserts only for a running run of the fenced key: the common path costs one statement.
       insertStep: db.prepare(`INSERT INTO steps (run_seq, seq, name, result, epoch, committed_at)
         SELECT seq, @seq, @name, @result, @epoch, @now FROM runs WHERE id = @runId AND key = @key AND status = 'running'`),
-      finish: db.prepare(`UPDATE runs SET status = @status, result = @result, error_code = @code, error_message = @message, finished_at = @now
+      finish:
+        db.prepare(`UPDATE runs SET status = @status, result = @result, error_code = @code, error_message = @message, finished_at = @now
         WHERE id = @id AND key = @key AND status IN ('queued', 'running')`),
       requeue: db.prepare("UPDATE runs SET status = 'queued', cancel_mode = NULL WHERE id = ? AND key = ? AND status = 'running'"),
       keysWithWork: db.prepare(`SELECT r.key AS key, min(r.priority_rank) AS rank, o.owner_id, o.epoch, o.expires_at, o.channel
@@ -127,11 +149,21 @@ class SqliteStore implements Store {
   }
 
   async keysWithWork(limit: number): Promise<KeyWork[]> {
-    type Row = { key: string; rank: number; owner_id: string | null; epoch: number | null; expires_at: number | null; channel: string | null };
+    type Row = {
+      key: string;
+      rank: number;
+      owner_id: string | null;
+      epoch: number | null;
+      expires_at: number | null;
+      channel: string | null;
+    };
     return (this.q.keysWithWork.all(limit) as Row[]).map((r) => ({
       key: r.key,
       topPriority: PRIORITIES[r.rank] ?? 'normal',
-      owner: r.epoch === null ? undefined : toOwner({ key: r.key, owner_id: r.owner_id, epoch: r.epoch, expires_at: r.expires_at ?? 0, channel: r.channel }),
+      owner:
+        r.epoch === null
+          ? undefined
+          : toOwner({ key: r.key, owner_id: r.owner_id, epoch: r.epoch, expires_at: r.expires_at ?? 0, channel: r.channel }),
     }));
   }
 
@@ -183,7 +215,15 @@ class SqliteStore implements Store {
       this.fence(request);
       const ids = (this.q.droppable.all(request.key) as { id: string }[]).map((r) => r.id);
       return ids.map((id) => {
-        this.q.finish.run({ id, key: request.key, status: 'cancelled', result: null, code: OPERATOR_CANCEL.code, message: OPERATOR_CANCEL.message, now: request.now });
+        this.q.finish.run({
+          id,
+          key: request.key,
+          status: 'cancelled',
+          result: null,
+          code: OPERATOR_CANCEL.code,
+          message: OPERATOR_CANCEL.message,
+          now: request.now,
+        });
         this.q.deleteFrame.run(id);
         return toRun(this.q.runById.get(id) as RunRow);
       });
@@ -217,7 +257,15 @@ class SqliteStore implements Store {
       this.fence(request);
       let inserted: number;
       try {
-        inserted = this.q.insertStep.run({ runId: request.runId, seq: request.seq, name: request.name, result, epoch: request.epoch, now: request.now, key: request.key }).changes;
+        inserted = this.q.insertStep.run({
+          runId: request.runId,
+          seq: request.seq,
+          name: request.name,
+          result,
+          epoch: request.epoch,
+          now: request.now,
+          key: request.key,
+        }).changes;
       } catch (error) {
         if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
           throw new HoldfastError('step_already_committed', `step #${request.seq} of run ${request.runId} is already committed`);
@@ -226,7 +274,14 @@ class SqliteStore implements Store {
       }
       if (inserted === 0) this.assertRunOfKey(request.runId, request.key, 'running');
       if (this.q.clearFrameAt.run(request.runId, request.seq).changes > 0) this.q.unpark.run(request.runId);
-      return { runId: request.runId, seq: request.seq, name: request.name, result: request.result, epoch: request.epoch, committedAt: request.now };
+      return {
+        runId: request.runId,
+        seq: request.seq,
+        name: request.name,
+        result: request.result,
+        epoch: request.epoch,
+        committedAt: request.now,
+      };
     });
   }
 
@@ -235,8 +290,13 @@ class SqliteStore implements Store {
     return this.batcher.write(() => {
       this.fence(request);
       const changed = this.q.finish.run({
-        id: request.runId, key: request.key, status: request.status, result,
-        code: request.error?.code ?? null, message: request.error?.message ?? null, now: request.now,
+        id: request.runId,
+        key: request.key,
+        status: request.status,
+        result,
+        code: request.error?.code ?? null,
+        message: request.error?.message ?? null,
+        now: request.now,
       }).changes;
       if (changed === 0) this.assertRunOfKey(request.runId, request.key, 'queued or running');
       this.q.deleteFrame.run(request.runId);

@@ -33,7 +33,9 @@ async function journalOps(db: string): Promise<string[]> {
 describe('holdfast lane CLI', () => {
   it('an acquire whose process exits at once still holds its lane for its TTL, then expires for admission only', async () => {
     const dir = tempDir();
-    const acquired = await runLaneCli(['acquire', '--lane', 'api', '--owner', 'w1', '--tree', 'src/api', '--ttl-minutes', '10', '--json'], { cwd: dir });
+    const acquired = await runLaneCli(['acquire', '--lane', 'api', '--owner', 'w1', '--tree', 'src/api', '--ttl-minutes', '10', '--json'], {
+      cwd: dir,
+    });
     expect(acquired.code, acquired.stderr).toBe(0);
     const lease = (JSON.parse(acquired.stdout) as { lease: { pid: number; acquiredAt: number } }).lease;
     expect(probeProcessAlive(lease.pid)).toBe(false); // the acquirer is gone
@@ -58,7 +60,25 @@ describe('holdfast lane CLI', () => {
   it('--tree takes comma-separated paths as well as repeats', async () => {
     const dir = tempDir();
     const db = join(dir, 'state.db');
-    expect((await lane(dir, 'acquire', '--db', db, '--lane', 'api', '--owner', 'a', '--tree', 'src/api,docs/api', '--tree', 'test/api', '--json')).code).toBe(0);
+    expect(
+      (
+        await lane(
+          dir,
+          'acquire',
+          '--db',
+          db,
+          '--lane',
+          'api',
+          '--owner',
+          'a',
+          '--tree',
+          'src/api,docs/api',
+          '--tree',
+          'test/api',
+          '--json',
+        )
+      ).code,
+    ).toBe(0);
     const store = sqliteStore({ path: db });
     const state = await store.lanes.state();
     await store.close();
@@ -119,9 +139,10 @@ describe('holdfast lane CLI', () => {
   it('a corrupt stored record in the middle is reported with its seq; a torn last one reads as not written', async () => {
     const dir = tempDir();
     const db = join(dir, 'state.db');
-    for (const l of ['a', 'b', 'c']) expect((await lane(dir, 'acquire', '--db', db, '--lane', l, '--owner', 'w', '--tree', l)).code).toBe(0);
+    for (const l of ['a', 'b', 'c'])
+      expect((await lane(dir, 'acquire', '--db', db, '--lane', l, '--owner', 'w', '--tree', l)).code).toBe(0);
     const raw = new Database(db);
-    raw.prepare("UPDATE lane_journal SET tree = '[\"a\"' WHERE seq = 2").run();
+    raw.prepare('UPDATE lane_journal SET tree = \'["a"\' WHERE seq = 2').run();
     raw.close();
     const exported = await lane(dir, 'export', '--jsonl', '--db', db);
     expect(exported.code).toBe(1);
@@ -133,7 +154,7 @@ describe('holdfast lane CLI', () => {
     await store.close();
 
     const fix = new Database(db);
-    fix.prepare("UPDATE lane_journal SET tree = '[\"b\"]' WHERE seq = 2").run();
+    fix.prepare('UPDATE lane_journal SET tree = \'["b"]\' WHERE seq = 2').run();
     fix.prepare("UPDATE lane_journal SET op = 'acq' WHERE seq = 3").run();
     fix.close();
     const again = sqliteStore({ path: db });

@@ -44,7 +44,8 @@ describe('lane contention across real processes (L4)', () => {
     }
     expect(state.leases).toHaveLength(1);
     expect(counter).toBe(1);
-    for (const e of exits.filter((x) => x.code === 3)) expect(JSON.parse(e.stdout)).toMatchObject({ outcome: 'refuse', reason: 'tree_overlap' });
+    for (const e of exits.filter((x) => x.code === 3))
+      expect(JSON.parse(e.stdout)).toMatchObject({ outcome: 'refuse', reason: 'tree_overlap' });
   });
 
   it('the same harness with the arbiter bypassed loses updates', async () => {

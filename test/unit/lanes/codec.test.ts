@@ -36,7 +36,12 @@ describe('journal lines (export / import)', () => {
   it('a corrupt line in the middle is reported with its seq, never dropped', async () => {
     const lines = (await exported()).trimEnd().split('\n');
     lines[1] = lines[1]!.replace('"op":"refuse"', '"op":"bogus"');
-    expect(readJournalLines(lines.join('\n'))).toMatchObject({ ok: false, position: 2, seq: 2, problem: expect.stringMatching(/unknown op/) });
+    expect(readJournalLines(lines.join('\n'))).toMatchObject({
+      ok: false,
+      position: 2,
+      seq: 2,
+      problem: expect.stringMatching(/unknown op/),
+    });
     lines[1] = '{"seq": 2, "op": "acq';
     expect(readJournalLines(lines.join('\n'))).toMatchObject({ ok: false, position: 2, seq: null });
   });

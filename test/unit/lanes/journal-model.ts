@@ -3,7 +3,14 @@
 import fc from 'fast-check';
 import { compact } from '../../../src/core/lane-lease/compact.js';
 import {
-  decideAcquire, decideAdopt, decideHalt, decideHeartbeat, decideRelease, decideScavenge, decideSpawn, type Decision,
+  decideAcquire,
+  decideAdopt,
+  decideHalt,
+  decideHeartbeat,
+  decideRelease,
+  decideScavenge,
+  decideSpawn,
+  type Decision,
 } from '../../../src/core/lane-lease/decide.js';
 import { EMPTY_LANE_STATE, applyRecord } from '../../../src/core/lane-lease/replay.js';
 import type { LaneMode, LaneRecord, LaneState } from '../../../src/model/lane.js';
@@ -23,8 +30,12 @@ export const command: fc.Arbitrary<{ cmd: Command; dt: number }> = fc.record({
   dt: fc.integer({ min: 0, max: 30 * 60_000 }),
   cmd: fc.oneof(
     fc.record({
-      op: fc.constant('acquire' as const), lane, owner, tree: fc.uniqueArray(path, { maxLength: 3 }),
-      mode: fc.constantFrom<LaneMode | undefined>('shared', 'exclusive', undefined), ttl: fc.constantFrom(1, 10, 50),
+      op: fc.constant('acquire' as const),
+      lane,
+      owner,
+      tree: fc.uniqueArray(path, { maxLength: 3 }),
+      mode: fc.constantFrom<LaneMode | undefined>('shared', 'exclusive', undefined),
+      ttl: fc.constantFrom(1, 10, 50),
     }),
     fc.record({ op: fc.constantFrom('release' as const, 'heartbeat' as const, 'adopt' as const), lane, owner }),
     fc.record({ op: fc.constantFrom('halt' as const, 'spawn' as const), lane, owner }),
@@ -38,7 +49,10 @@ export class Engine {
   state: LaneState = EMPTY_LANE_STATE;
   appendedSeqs: number[] = [];
   now = 1_700_000_000_000;
-  constructor(private readonly compacts: boolean, private readonly deadPids: ReadonlySet<number> = new Set([2])) {}
+  constructor(
+    private readonly compacts: boolean,
+    private readonly deadPids: ReadonlySet<number> = new Set([2]),
+  ) {}
 
   run({ cmd, dt }: { cmd: Command; dt: number }): void {
     this.now += dt;
@@ -49,7 +63,20 @@ export class Engine {
     let decision: Decision<unknown>;
     switch (cmd.op) {
       case 'acquire':
-        decision = decideAcquire(view, { ...caller, lane: cmd.lane, kind: 'work', tree: cmd.tree.map((p) => p.toLowerCase()), mode: cmd.mode, owner: cmd.owner, ttlMinutes: cmd.ttl, runId: null }, expiry);
+        decision = decideAcquire(
+          view,
+          {
+            ...caller,
+            lane: cmd.lane,
+            kind: 'work',
+            tree: cmd.tree.map((p) => p.toLowerCase()),
+            mode: cmd.mode,
+            owner: cmd.owner,
+            ttlMinutes: cmd.ttl,
+            runId: null,
+          },
+          expiry,
+        );
         break;
       case 'release':
         decision = decideRelease(view, { ...caller, lane: cmd.lane, owner: cmd.owner });

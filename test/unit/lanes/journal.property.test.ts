@@ -23,7 +23,8 @@ describe('lane journal replay and compaction (L3, L9)', () => {
         const plain = journalOf(cmds, false);
         const compacted = journalOf(cmds, true);
         expect(compacted.appendedSeqs).toEqual(plain.appendedSeqs);
-        for (let i = 1; i < compacted.appendedSeqs.length; i++) expect(compacted.appendedSeqs[i]).toBeGreaterThan(compacted.appendedSeqs[i - 1]!);
+        for (let i = 1; i < compacted.appendedSeqs.length; i++)
+          expect(compacted.appendedSeqs[i]).toBeGreaterThan(compacted.appendedSeqs[i - 1]!);
         expect(replay(compacted.journal)).toEqual(replay(plain.journal));
         expect(compacted.state).toEqual(plain.state);
         const seqs = compacted.journal.map((r) => r.seq);
@@ -47,9 +48,7 @@ describe('lane journal replay and compaction (L3, L9)', () => {
 
   it('compacting an empty journal leaves it empty; refuse, halt and spawn change nothing but the watermark', () => {
     expect(compact([])).toEqual([]);
-    const e = journalOf([
-      { dt: 0, cmd: { op: 'acquire', lane: 'a', owner: 'w1', tree: ['src'], mode: undefined, ttl: 50 } },
-    ]);
+    const e = journalOf([{ dt: 0, cmd: { op: 'acquire', lane: 'a', owner: 'w1', tree: ['src'], mode: undefined, ttl: 50 } }]);
     const before = e.state;
     e.run({ dt: 1, cmd: { op: 'acquire', lane: 'b', owner: 'w2', tree: ['src/x'], mode: 'shared', ttl: 50 } });
     e.run({ dt: 1, cmd: { op: 'halt', lane: 'a', owner: 'w1' } });

@@ -16,7 +16,21 @@ function setup(alive: (pid: number) => boolean | undefined = () => true) {
 }
 
 describe('expiry (L6)', () => {
-  const base: LiveLease = { id: 1, lane: 'a', kind: 'w', tree: ['src'], mode: 'exclusive', holder: 'w1', host: 'here', pid: 5, runId: null, ttlMinutes: 10, generation: 1, acquiredAt: 0, beatAt: 0 };
+  const base: LiveLease = {
+    id: 1,
+    lane: 'a',
+    kind: 'w',
+    tree: ['src'],
+    mode: 'exclusive',
+    holder: 'w1',
+    host: 'here',
+    pid: 5,
+    runId: null,
+    ttlMinutes: 10,
+    generation: 1,
+    acquiredAt: 0,
+    beatAt: 0,
+  };
   const ctx = (now: number, alive: boolean | undefined, host = 'here') => ({ now, host, isProcessAlive: () => alive });
 
   it('a lease beaten within the grace is live even if its process is dead', () => {
@@ -116,7 +130,9 @@ describe('lane service over the memory store', () => {
   it('refuses bad input naming the field, writing nothing', async () => {
     const { lanes, store } = setup();
     await expect(lanes.acquire({ lane: '  ', tree: ['src'], owner: 'w1' })).rejects.toThrow(/lane is empty/);
-    await expect(lanes.acquire({ lane: 'a', tree: ['src'], owner: 'w1', mode: 'weird' as never })).rejects.toThrow(/mode "weird" is unknown/);
+    await expect(lanes.acquire({ lane: 'a', tree: ['src'], owner: 'w1', mode: 'weird' as never })).rejects.toThrow(
+      /mode "weird" is unknown/,
+    );
     await expect(lanes.acquire({ lane: 'a', tree: ['*', '**'], owner: 'w1' })).rejects.toThrow(/only globs/);
     await expect(lanes.acquire({ lane: 'a', tree: ['src', ' '], owner: 'w1' })).rejects.toThrow(/path #2 is blank/);
     await expect(lanes.acquire({ lane: 'a', tree: ['src'], owner: '' })).rejects.toBeInstanceOf(InvalidInputError);
