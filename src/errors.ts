@@ -92,11 +92,84 @@ export class RunFailedError extends HoldfastError {
 
 /**
  * Thrown from a step or flow to fail the run at once, without retry. Any other error thrown by a
- * flow also fails the run; this one lets the caller choose the recorded code.
+ * flow also fails the run (after the step's retries, for a `RetryableError`); this one lets the
+ * caller choose the recorded code and says plainly that trying again cannot help.
  */
 export class TerminalError extends HoldfastError {
   constructor(message: string, code = 'terminal') {
     super(code, message);
+  }
+}
+
+/**
+ * Thrown from a step to say "this may work if tried again": the step is run again after
+ * `retryAfterMs` (or its retry policy's backoff) instead of failing the run, until its attempts
+ * are used up. Subclasses mark holdfast's own transient failures (`StoreUnavailableError`).
+ */
+export class RetryableError extends HoldfastError {
+  readonly retryAfterMs: number | undefined;
+  constructor(message: string, options: { readonly code?: string; readonly retryAfterMs?: number; readonly cause?: unknown } = {}) {
+    super(options.code ?? 'retryable', message, { cause: options.cause });
+    this.retryAfterMs = options.retryAfterMs;
+  }
+}
+
+/** Why a store could not be used just now; each passes without anyone changing holdfast's data. */
+export type StoreUnavailableReason = 'locked' | 'full' | 'read_only' | 'io' | 'disconnected';
+
+/**
+ * The store could not be reached or written just now (another process holds the write lock past
+ * the busy timeout, the disk is full or read-only, an I/O error, a dropped connection). Nothing
+ * was written by the call that failed. Retryable: the kernel retries its own writes with capped
+ * backoff and never fails a run for this; a caller of `submit` may retry with the same
+ * idempotence key (a webhook ingress answers 503 so the sender redelivers).
+ */
+export class StoreUnavailableError extends RetryableError {
+  readonly reason: StoreUnavailableReason;
+  constructor(reason: StoreUnavailableReason, where: string, detail: string, cause?: unknown) {
+    super(`${where} is unavailable (${reason}: ${detail}); nothing was written, retry later`, { code: 'store_unavailable', cause });
+    this.reason = reason;
+  }
+}
+
+/**
+ * An idempotence key was submitted again with a different key, flow or input than the run it
+ * already names. Nothing was written: the key keeps naming that first run.
+ */
+export class IdempotencyConflictError extends HoldfastError {
+  readonly runId: string;
+  readonly field: 'key' | 'flow' | 'input';
+  constructor(idempotencyKey: string, runId: string, field: 'key' | 'flow' | 'input') {
+    super(
+      'idempotency_conflict',
+      `idempotence key ${JSON.stringify(idempotencyKey)} already names run ${runId}, submitted with a different ${field}; ` +
+        'an idempotence key must always carry the same command (use a new key for a different command)',
+    );
+    this.runId = runId;
+    this.field = field;
+  }
+}
+
+/** No run has this id in the store. */
+export class RunNotFoundError extends HoldfastError {
+  readonly runId: string;
+  constructor(runId: string, where: string) {
+    super('run_not_found', `no run with id ${runId} in ${where}; check the id (holdfast runs lists them)`);
+    this.runId = runId;
+  }
+}
+
+/**
+ * A step or turn ran past its `timeoutMs`. The step is abandoned: whatever its function still
+ * returns is discarded, never committed. In-process code cannot be killed; work that must be
+ * stoppable belongs in a provider child process.
+ */
+export class StepTimeoutError extends HoldfastError {
+  constructor(what: 'step' | 'turn', name: string, runId: string, timeoutMs: number) {
+    super(
+      `${what}_timeout`,
+      `${what} "${name}" of run ${runId} did not finish within ${timeoutMs} ms and was abandoned (its late result is discarded)`,
+    );
   }
 }
 

@@ -5,7 +5,7 @@
 export { createKernel } from './runtime/kernel.js';
 export type { Kernel, KernelOptions, RunView } from './runtime/kernel.js';
 export { defineFlow } from './runtime/flow.js';
-export type { Flow, FlowContext } from './runtime/flow.js';
+export type { Flow, FlowContext, StepOptions, TurnOptions } from './runtime/flow.js';
 export type { RunHandle } from './runtime/run-handle.js';
 export type { SubmitOptions } from './runtime/submit-command.js';
 export type { KernelEvents, KernelEventName } from './runtime/events.js';
@@ -16,6 +16,7 @@ export { execProvider } from './providers/exec-provider.js';
 export type { ExecProviderOptions, ExecSession } from './providers/exec-provider.js';
 export type { Provider, ProviderChunk, TurnRequest, TurnIdentity } from './ports/provider.js';
 export type { Store } from './ports/store.js';
+export type { LeaseKeeper, KeptLease } from './ports/lease-keeper.js';
 export { createLanes } from './lanes/service.js';
 export type { Lanes, LanesOptions, AcquireRequest, AcquireResult, LeaseRequest, LaneStatus } from './lanes/service.js';
 export {
@@ -54,6 +55,8 @@ export type {
   RunError,
   OwnerLease,
   LiveLease,
+  FencingToken,
+  OperatorAction,
   LaneRecord,
   LaneState,
   LaneMode,
@@ -71,6 +74,11 @@ export {
   KernelStateError,
   RunFailedError,
   TerminalError,
+  RetryableError,
+  StoreUnavailableError,
+  IdempotencyConflictError,
+  RunNotFoundError,
+  StepTimeoutError,
   ProviderFailedError,
   ProviderNotFoundError,
   LaneJournalCorruptError,

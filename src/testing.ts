@@ -1,6 +1,7 @@
 /**
  * `holdfast/testing`: what users need to test their own flows deterministically (I5): a virtual
- * clock that only moves when told, seeded randomness, a scripted provider, and the memory store.
+ * clock that only moves when told, seeded randomness, a scripted provider, the memory store, and a
+ * store decorator that applies calls in a seeded order other than the one they were issued in.
  */
 export { virtualClock } from './testing/virtual-clock.js';
 export type { VirtualClock } from './testing/virtual-clock.js';
@@ -8,3 +9,5 @@ export { seededRandom } from './testing/seeded-random.js';
 export { fakeProvider } from './providers/fake-provider.js';
 export type { FakeProvider, FakeProviderOptions, FakeScript, FakeTurn, FakeChunk, FakeCall } from './providers/fake-provider.js';
 export { memoryStore } from './stores/memory/memory-store.js';
+export { reorderingStore } from './testing/reordering-store.js';
+export type { ReorderingStoreOptions } from './testing/reordering-store.js';

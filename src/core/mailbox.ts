@@ -44,3 +44,23 @@ export function compareMailbox(a: MailboxEntry, b: MailboxEntry): number {
   const rank = priorityRank(a.priority) - priorityRank(b.priority);
   return rank !== 0 ? rank : a.seq - b.seq;
 }
+
+export interface ClaimableEntry extends MailboxEntry {
+  readonly cancelRequested: 'abort-keep' | 'abort-drop' | null;
+}
+
+/**
+ * The claim decision of a key whose runtime executes nothing (K4, K6), made in one transaction:
+ * every pending run an operator asked to drop is dropped (it may have been left `running` by a
+ * dead owner; nobody executes it now), and the next of the others in mailbox order is claimed.
+ * With `urgentOnly` (the runtime holds an urgent execution slot) only an urgent run is claimed.
+ */
+export function decideClaim<T extends ClaimableEntry>(
+  entries: readonly T[],
+  options: { readonly urgentOnly?: boolean } = {},
+): { readonly drop: T[]; readonly claim: T | undefined } {
+  const pending = entries.filter((e) => e.status === 'queued' || e.status === 'running');
+  const drop = pending.filter((e) => e.cancelRequested === 'abort-drop').sort((a, b) => a.seq - b.seq);
+  const rest = pending.filter((e) => e.cancelRequested !== 'abort-drop' && (!options.urgentOnly || e.priority === 'urgent'));
+  return { drop, claim: nextInMailbox(rest) };
+}

@@ -20,7 +20,9 @@ export interface AcquireInput {
 
 /**
  * The lease after `ownerId` asks for the key, or undefined if another owner's lease is live.
- * A live lease of the same owner is renewed at the same epoch; anything else bumps the epoch.
+ * Every acquisition bumps the epoch, even of a lease `ownerId` already holds: a kernel acquires a
+ * key again only after its runtime for the key exited (released, lost, or lapsed), and anything
+ * that runtime still had in flight must be fenced out by the new epoch.
  */
 export function decideAcquire(existing: OwnerLease | undefined, input: AcquireInput): OwnerLease | undefined {
   const expiresAt = input.now + input.ttlMs;
@@ -30,8 +32,7 @@ export function decideAcquire(existing: OwnerLease | undefined, input: AcquireIn
   const deadHolder = input.takeOverFrom !== undefined && existing.ownerId === input.takeOverFrom && existing.ownerId !== input.ownerId;
   const live = existing.ownerId !== null && existing.expiresAt > input.now && !deadHolder;
   if (live && existing.ownerId !== input.ownerId) return undefined;
-  const epoch = live ? existing.epoch : existing.epoch + 1;
-  return { key: input.key, ownerId: input.ownerId, epoch, expiresAt, channel: input.channel };
+  return { key: input.key, ownerId: input.ownerId, epoch: existing.epoch + 1, expiresAt, channel: input.channel };
 }
 
 export type FenceVerdict = { readonly ok: true } | { readonly ok: false; readonly current: Epoch | null };

@@ -99,3 +99,26 @@ export interface OwnerLease {
   /** Out-of-band wake channel of the owning process (a socket path), if it publishes one. */
   readonly channel: string | null;
 }
+
+export const OPERATOR_ACTIONS = ['cancel', 'retry'] as const;
+/** What an operator did to a run from outside its flow. */
+export type OperatorActionKind = (typeof OPERATOR_ACTIONS)[number];
+
+/** One operator action on a run, kept with the run for inspection (`holdfast run <id>`). */
+export interface OperatorAction {
+  readonly runId: RunId;
+  readonly action: OperatorActionKind;
+  /** For `cancel`, the mode; for `retry`, the status the run was re-opened from. */
+  readonly detail: string;
+  readonly at: Millis;
+}
+
+/**
+ * A fencing token (K10): the key and the epoch its current owner holds. Epochs only grow, so an
+ * external system that remembers the highest epoch it has seen for a key and refuses anything
+ * lower can reject a write from an owner that was replaced while it was paused or hung.
+ */
+export interface FencingToken {
+  readonly key: Key;
+  readonly epoch: Epoch;
+}

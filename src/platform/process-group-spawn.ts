@@ -1,10 +1,9 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import { isProcessGroupAlive, killProcessGroup } from './process-group.js';
 import { lineReader } from './line-reader.js';
+import { platformScript } from './shipped-file.js';
 
 /** How a process group's main program ended. */
 export type GroupExit =
@@ -120,15 +119,7 @@ function readReport(line: string): GroupExit | undefined {
   return undefined;
 }
 
-let scriptPath: string | undefined;
-
-/** The watchdog script: beside this module in src/, or in src/ of the package when running from dist/. */
+/** The watchdog script (see platformScript). */
 export function watchdogScript(): string {
-  if (scriptPath !== undefined) return scriptPath;
-  const here = dirname(fileURLToPath(import.meta.url));
-  const candidates = [join(here, 'group-watchdog.js'), join(here, '..', '..', '..', 'src', 'platform', 'group-watchdog.js')];
-  const found = candidates.find((c) => existsSync(c));
-  if (found === undefined) throw new Error(`holdfast: group-watchdog.js not found (looked in ${candidates.join(', ')})`);
-  scriptPath = found;
-  return found;
+  return platformScript('group-watchdog.js');
 }

@@ -10,7 +10,14 @@ export interface TimerHandle {
  * `holdfast/testing` virtual clock advances only when told, so tests never sleep.
  */
 export interface Clock {
+  /** Wall-clock time: what is recorded in the store and compared across processes. */
   now(): Millis;
+  /**
+   * A clock that never jumps (unaffected by wall-clock adjustments), in milliseconds from an
+   * arbitrary origin: what lease deadlines inside one process are measured on. A virtual clock
+   * returns its `now()`.
+   */
+  monotonic(): number;
   /** Calls `fn` once after `ms` milliseconds unless cancelled first. */
   setTimer(ms: number, fn: () => void): TimerHandle;
 }

@@ -1,5 +1,6 @@
 import type {
   CancelMode,
+  OperatorAction,
   Epoch,
   Json,
   Key,
@@ -16,6 +17,7 @@ import type {
   TerminalStatus,
 } from '../model/index.js';
 import type { LaneStore } from './lane-store.js';
+import type { LeaseKeeper, LeaseKeeperOptions } from './lease-keeper.js';
 
 /**
  * The store port: the durable truth of holdfast (K2). Every method is one transaction and returns
@@ -26,7 +28,13 @@ import type { LaneStore } from './lane-store.js';
  * write is as durable as the store's configured sync level promises.
  *
  * Fenced methods take `{ key, ownerId, epoch }` and throw `StaleEpochError` (nothing written) when
- * `epoch` is not the key's current owner epoch or `ownerId` is not its current holder.
+ * `epoch` is not the key's current owner epoch or `ownerId` is not its current holder. The fence is
+ * checked inside the transaction that writes, never read first and written later.
+ *
+ * Every method throws `StoreUnavailableError` (nothing written) when the store cannot be used just
+ * now (locked past the busy timeout, disk full or read-only, I/O error, connection lost); any other
+ * error is a real failure. Every read-decide-write is one method: correctness never depends on the
+ * order in which two calls issued together are applied.
  */
 export interface Store {
   /** What this store is, for logs and errors (`sqlite:/path/state.db`, `memory`). */
@@ -52,15 +60,17 @@ export interface Store {
   getSteps(runId: RunId): Promise<StepRecord[]>;
 
   /**
-   * Keys that have queued or running runs, with their owner lease if any. The kernel decides
-   * from this which keys it may try to own.
+   * Keys that have queued or running runs, with their owner lease if any, in key order, at most
+   * `limit` of them after `after` (exclusive): page through all of them by passing the last key
+   * of a page as the next `after`. The kernel decides from this which keys it may try to own.
    */
-  keysWithWork(limit: number): Promise<KeyWork[]>;
+  keysWithWork(page: KeyPage): Promise<KeyWork[]>;
 
   /**
-   * Takes the owner lease of a key if it is free, expired at `now`, or already held by `ownerId`.
-   * Taking a key that was not held by `ownerId` bumps its epoch; re-acquiring one's own live lease
-   * renews it and keeps the epoch. Returns `undefined` when another owner holds a live lease.
+   * Takes the owner lease of a key if it is free, expired at `now`, already held by `ownerId`, or
+   * held by `takeOverFrom`. Every acquisition bumps the epoch, one's own lease included, so
+   * whatever a runtime of an earlier acquisition still has in flight is fenced out. Returns
+   * `undefined` when another owner holds a live lease.
    */
   acquireOwner(request: AcquireOwner): Promise<OwnerLease | undefined>;
 
@@ -81,16 +91,23 @@ export interface Store {
   getOwner(key: Key): Promise<OwnerLease | undefined>;
 
   /**
-   * Fenced. Claims the key's next run in mailbox order (see core/mailbox): a run left `running`
-   * first, then urgent, then parked, then normal, then background, FIFO within each. Marks it
-   * running, counts an attempt, and returns it with its committed steps and its parked frame.
+   * Fenced. Decides the key's next run in one transaction: first ends `cancelled` (error
+   * OPERATOR_CANCEL) every run of the key whose cancel was requested with `abort-drop` and that is
+   * not executing (queued, or left `running` by a dead owner), so a dropped run is never claimed;
+   * then claims the next run in mailbox order (see core/mailbox): a run left `running` first, then
+   * urgent, then parked, then normal, then background, FIFO within each. With `urgentOnly`, only an
+   * urgent run is claimed. The claimed run is marked running with one more attempt (a pending
+   * `abort-keep` request is satisfied by the claim and cleared) and returned with its committed
+   * steps and its parked frame.
    */
-  claimNext(request: ClaimNext): Promise<ClaimedRun | undefined>;
+  claimNext(request: ClaimNext): Promise<ClaimOutcome>;
 
   /**
    * Fenced. Appends a committed step (or provider turn) to a run's journal; committing at or past
    * a parked frame's position removes the frame. If the process dies before the promise resolves,
-   * the step is not committed and runs again on recovery.
+   * the step is not committed and runs again on recovery. Committing the same step again (same
+   * seq and name, after a reply was lost) returns the journaled record unchanged; a different
+   * name at a committed seq throws `step_already_committed`.
    */
   commitStep(request: CommitStep): Promise<StepRecord>;
 
@@ -111,21 +128,35 @@ export interface Store {
    */
   parkRun(request: Fence & { readonly frame: ParkedFrame }): Promise<void>;
 
-  /**
-   * Fenced. Ends `cancelled` (error OPERATOR_CANCEL) every queued run of the key whose cancel was
-   * requested with `abort-drop`, and returns them.
-   */
-  dropCancelled(fence: Fence & { readonly now: Millis }): Promise<RunRecord[]>;
-
   /** The oldest queued urgent run of a key: the durable demand that preemption acts on (K5). */
   peekUrgent(key: Key): Promise<RunRecord | undefined>;
 
   /**
    * Unfenced (operators may call it from anywhere). Records a cancel request on a queued or
-   * running run and returns the run; returns it unchanged if it already ended, undefined if it
-   * does not exist. The owning runtime applies the request when told, or at its next claim.
+   * running run, and the operator action, and returns the run; returns it unchanged if it already
+   * ended, undefined if it does not exist. The owning runtime applies the request when told, or
+   * at its next claim.
    */
-  requestCancel(request: { readonly runId: RunId; readonly mode: CancelMode }): Promise<RunRecord | undefined>;
+  requestCancel(request: { readonly runId: RunId; readonly mode: CancelMode; readonly now: Millis }): Promise<RunRecord | undefined>;
+
+  /**
+   * Unfenced (an operator's retry). Re-opens a `failed` or `cancelled` run: it is queued again at
+   * its priority with its committed steps kept (it resumes from the last one), its error cleared,
+   * and the operator action recorded, all in one transaction. Its idempotence key keeps naming
+   * it. Throws `run_not_retryable` for a run that is queued, running or completed; returns
+   * undefined when no run has this id.
+   */
+  reopenRun(request: { readonly runId: RunId; readonly now: Millis }): Promise<RunRecord | undefined>;
+
+  /** The operator actions recorded on a run, oldest first. */
+  operatorActions(runId: RunId): Promise<OperatorAction[]>;
+
+  /**
+   * Optional capability: keeps this process's owner leases renewed from a thread of its own, with
+   * its own connection, so a blocked or busy event loop does not stop renewal (K10). A kernel on
+   * a store without it renews from its event loop.
+   */
+  openLeaseKeeper?(options: LeaseKeeperOptions): Promise<LeaseKeeper>;
 
   /** The lane-lease journal (L1–L9). */
   readonly lanes: LaneStore;
@@ -162,6 +193,11 @@ export interface RunQuery {
   readonly limit?: number;
 }
 
+export interface KeyPage {
+  readonly after?: Key;
+  readonly limit: number;
+}
+
 export interface KeyWork {
   readonly key: Key;
   readonly owner: OwnerLease | undefined;
@@ -188,6 +224,15 @@ export interface RenewOwners {
 
 export interface ClaimNext extends Fence {
   readonly now: Millis;
+  /** Claim only an urgent run (the runtime holds an urgent execution slot). */
+  readonly urgentOnly?: boolean;
+}
+
+export interface ClaimOutcome {
+  /** The claimed run, or undefined when the key has nothing (of the asked priority) to run. */
+  readonly claimed: ClaimedRun | undefined;
+  /** Runs this claim ended `cancelled` because an operator asked for `abort-drop`. */
+  readonly dropped: RunRecord[];
 }
 
 /** The error recorded on a run an operator dropped. */

@@ -1,3 +1,4 @@
+import type { StoreUnavailableReason } from '../errors.js';
 import type { Epoch, Json, Key, PreemptKind, Priority, RunError, RunId } from '../model/index.js';
 import type { ProviderChunk } from '../ports/provider.js';
 
@@ -6,6 +7,13 @@ export interface KernelEvents {
   'run:queued': { runId: RunId; key: Key; flow: string; priority: Priority };
   'run:started': { runId: RunId; key: Key; flow: string; attempt: number; epoch: Epoch };
   'step:committed': { runId: RunId; key: Key; seq: number; name: string };
+  /** A step failed with a RetryableError and runs again after `delayMs` (attempt `attempt` failed). */
+  'step:retrying': { runId: RunId; key: Key; seq: number; name: string; attempt: number; delayMs: number; error: RunError };
+  /**
+   * The runtime stopped waiting for a step or turn: it ran past its `timeoutMs`, or its run was
+   * interrupted and did not unwind within the grace. Whatever it still returns is discarded.
+   */
+  'step:abandoned': { runId: RunId; key: Key; seq: number; name: string; reason: 'timeout' | 'interrupt-grace' };
   'run:completed': { runId: RunId; key: Key; result: Json };
   'run:failed': { runId: RunId; key: Key; error: RunError };
   'run:cancelled': { runId: RunId; key: Key; error: RunError };
@@ -30,7 +38,23 @@ export interface KernelEvents {
   'turn:late-result': { runId: RunId; key: Key; seq: number; provider: string; attempt: number };
   'owner:acquired': { key: Key; epoch: Epoch };
   'owner:released': { key: Key; epoch: Epoch };
-  'owner:lost': { key: Key; epoch: Epoch };
+  /**
+   * This kernel stopped acting on a key: another owner took it over (`taken-over`), or the lease
+   * could not be proven live any more (`lapsed`: renewals failed, or the process was paused or
+   * hung past the lease) and the run was interrupted before anyone else could take it.
+   */
+  'owner:lost': { key: Key; epoch: Epoch; reason: 'taken-over' | 'lapsed' };
+  /** An operator re-opened a failed or cancelled run (kernel.retry). */
+  'run:reopened': { runId: RunId; key: Key; from: 'failed' | 'cancelled' };
+  /** A store call failed because the store is unavailable; the kernel retries with backoff. */
+  'store:unavailable': { operation: string; reason: StoreUnavailableReason; message: string };
+  /** A store call succeeded again after `store:unavailable`. */
+  'store:recovered': { operation: string; downMs: number };
+  /**
+   * The lease keeper stopped renewing because this kernel's event loop looked hung (no heartbeat
+   * for `hungAfterMs`), or resumed (`hung: false`).
+   */
+  'kernel:hung': { hung: boolean };
   /** Something failed that the kernel handled (a store error in a background loop, ...). */
   'kernel:error': { error: unknown; context: string };
 }

@@ -1,8 +1,9 @@
-import { JournalDivergenceError, StaleEpochError, HoldfastError } from '../errors.js';
+import { JournalDivergenceError } from '../errors.js';
 import { findNonJson } from '../core/json-value.js';
 import type { Json, RunError, RunRecord, StepRecord } from '../model/index.js';
 import type { Flow, FlowContext } from './flow.js';
 import { JournaledContext, type RunEnvironment, type RunPosition } from './journaled-context.js';
+import { toRunError } from './run-error.js';
 
 export type { RunEnvironment, RunPosition } from './journaled-context.js';
 
@@ -11,35 +12,44 @@ export type RunOutcome =
   | { readonly kind: 'completed'; readonly result: Json }
   | { readonly kind: 'failed'; readonly error: RunError }
   /** Stopped by the runtime's signal before it finished; `at` is where, for a parked frame. */
-  | { readonly kind: 'interrupted'; readonly reason: unknown; readonly at: RunPosition }
-  /** A fenced write was rejected: another runtime owns the key now. Nothing more may be written. */
-  | { readonly kind: 'lost' };
+  | { readonly kind: 'interrupted'; readonly reason: unknown; readonly at: RunPosition };
+
+/** One execution of a run in progress. */
+export interface Execution {
+  /** Settles when the flow function returns or throws (never rejects). */
+  readonly done: Promise<RunOutcome>;
+  /** Where the flow is now. */
+  position(): RunPosition;
+  /** The runtime stops waiting for the flow: nothing it does from now on counts. */
+  abandon(): void;
+}
 
 /**
- * Executes one claimed run of `flow` against its journal. Does not record the outcome: the key
- * runtime does, so ending a run stays one decision in one place.
+ * Starts one execution of a claimed run of `flow` against its journal. Does not record the
+ * outcome: the key runtime does, so ending a run stays one decision in one place.
  */
-export async function executeRun(flow: Flow, run: RunRecord, journal: readonly StepRecord[], env: RunEnvironment): Promise<RunOutcome> {
+export function startExecution(flow: Flow, run: RunRecord, journal: readonly StepRecord[], env: RunEnvironment): Execution {
   const context = new JournaledContext(run, journal, env);
+  return {
+    done: execute(flow, run, context, env.signal),
+    position: () => context.position,
+    abandon: () => context.abandon(),
+  };
+}
+
+async function execute(flow: Flow, run: RunRecord, context: JournaledContext, signal: AbortSignal): Promise<RunOutcome> {
   let result: unknown;
   try {
     result = await flow.run(flowFacade(context), run.input);
   } catch (error) {
-    if (context.lost || error instanceof StaleEpochError) return { kind: 'lost' };
-    if (env.signal.aborted) return { kind: 'interrupted', reason: env.signal.reason, at: context.position };
+    if (signal.aborted) return { kind: 'interrupted', reason: signal.reason, at: context.position };
     return { kind: 'failed', error: toRunError(error, 'flow_error') };
   }
-  if (context.lost) return { kind: 'lost' };
-  if (env.signal.aborted) return { kind: 'interrupted', reason: env.signal.reason, at: context.position };
+  if (signal.aborted) return { kind: 'interrupted', reason: signal.reason, at: context.position };
   const unreached = context.unreachedJournalStep();
   if (unreached) {
-    return {
-      kind: 'failed',
-      error: toRunError(
-        new JournalDivergenceError(run.id, unreached.seq, unreached.name, '(flow returned before reaching it)'),
-        'journal_divergence',
-      ),
-    };
+    const error = new JournalDivergenceError(run.id, unreached.seq, unreached.name, '(flow returned before reaching it)');
+    return { kind: 'failed', error: toRunError(error, 'journal_divergence') };
   }
   const value = result === undefined ? null : result;
   const bad = findNonJson(value, 'result');
@@ -65,13 +75,8 @@ function flowFacade(context: JournaledContext): FlowContext {
     key: context.key,
     attempt: context.attempt,
     signal: context.signal,
+    fencingToken: context.fencingToken,
     step: context.step.bind(context),
     turn: context.turn.bind(context),
   });
-}
-
-export function toRunError(error: unknown, fallbackCode: string): RunError {
-  if (error instanceof HoldfastError) return { code: error.code, message: error.message };
-  if (error instanceof Error) return { code: fallbackCode, message: `${error.name}: ${error.message}` };
-  return { code: fallbackCode, message: String(error) };
 }

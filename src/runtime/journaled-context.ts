@@ -1,43 +1,63 @@
+import { backoffDelay, type BackoffPolicy } from '../core/backoff.js';
 import { findNonJson } from '../core/json-value.js';
-import { HoldfastError, JournalDivergenceError, StaleEpochError, UnknownProviderError } from '../errors.js';
-import type { Json, ParkedFrame, RunRecord, StepRecord } from '../model/index.js';
+import { checkWellFormed } from '../core/well-formed-text.js';
+import { HoldfastError, JournalDivergenceError, RetryableError, StepTimeoutError, UnknownProviderError } from '../errors.js';
+import type { FencingToken, Json, ParkedFrame, RunRecord, StepRecord } from '../model/index.js';
 import type { Clock } from '../ports/clock.js';
 import type { Provider } from '../ports/provider.js';
-import type { Fence, Store } from '../ports/store.js';
 import type { KernelEventEmitter } from './events.js';
-import type { FlowContext, TurnOptions } from './flow.js';
+import { checkTimeout, type FlowContext, type StepOptions, type TurnOptions } from './flow.js';
+import { runProviderTurn } from './provider-turn.js';
+import { toRunError } from './run-error.js';
+
+/** How a step that throws RetryableError is retried until a retry policy is given: 3 attempts. */
+export const DEFAULT_STEP_RETRY: BackoffPolicy & { readonly maxAttempts: number } = {
+  maxAttempts: 3,
+  initialMs: 1_000,
+  maxMs: 30_000,
+  factor: 2,
+};
 
 export interface RunEnvironment {
-  readonly store: Store;
-  readonly fence: Fence;
   readonly clock: Clock;
   readonly events: KernelEventEmitter;
+  /** Owned by the key runtime: aborted when the run must stop (see FlowContext.signal). */
   readonly signal: AbortSignal;
+  readonly fencingToken: FencingToken;
   readonly providers: ReadonlyMap<string, Provider>;
   /** The frame the run was parked with, when it is being resumed. */
   readonly frame: ParkedFrame | undefined;
   /** Checked before every turn starts: interrupts the run (aborts `signal`) if urgent demand is pending. */
   readonly beforeTurn: () => Promise<void>;
+  /**
+   * Commits a step durably, fenced by the runtime's epoch, retrying while the store is
+   * unavailable. Rejects with the signal's reason when the runtime cannot (or may no longer)
+   * commit: the lease cannot be proven, another owner took the key, the run was interrupted.
+   */
+  readonly commit: (step: { readonly seq: number; readonly name: string; readonly result: Json }) => Promise<void>;
 }
 
 /** Where a run is in its flow: what a parked frame records. */
 export interface RunPosition {
   readonly seq: number;
+  readonly name: string | undefined;
   /** Set once a provider turn at `seq` has started. */
   readonly turn: { readonly provider: string; readonly input: Json; readonly sessionId: string } | undefined;
 }
 
 /**
  * The FlowContext of one execution of a run: replays committed steps from the journal, runs and
- * commits new ones through the fenced store, and runs provider turns under the run's signal.
+ * commits new ones through the runtime, and runs provider turns under the run's signal. Once the
+ * runtime abandons the execution (`abandon()`), every further call throws and nothing commits.
  */
 export class JournaledContext implements FlowContext {
   readonly runId: string;
   readonly key: string;
   readonly attempt: number;
   readonly signal: AbortSignal;
-  lost = false;
-  position: RunPosition = { seq: 0, turn: undefined };
+  readonly fencingToken: FencingToken;
+  position: RunPosition = { seq: 0, name: undefined, turn: undefined };
+  private abandoned = false;
   private nextSeq = 0;
   private readonly journal = new Map<number, StepRecord>();
 
@@ -50,23 +70,48 @@ export class JournaledContext implements FlowContext {
     this.key = run.key;
     this.attempt = run.attempts;
     this.signal = env.signal;
+    this.fencingToken = env.fencingToken;
     for (const step of journal) this.journal.set(step.seq, step);
   }
 
-  async step<T>(name: string, fn: () => Promise<T> | T): Promise<T extends undefined | void ? null : T> {
+  /** The runtime stopped waiting for this execution: nothing it does from now on counts. */
+  abandon(): void {
+    this.abandoned = true;
+  }
+
+  async step<T>(
+    name: string,
+    fn: (step: { readonly signal: AbortSignal }) => Promise<T> | T,
+    options: StepOptions = {},
+  ): Promise<T extends undefined | void ? null : T> {
     type R = T extends undefined | void ? null : T;
     const seq = this.claimSeq(name, 'ctx.step');
+    const timeoutMs = checkTimeout(options.timeoutMs, `ctx.step("${name}")`);
     const recorded = this.replayed(seq, name);
     if (recorded !== undefined) return recorded.result as R;
-    this.signal.throwIfAborted();
-    this.position = { seq, turn: undefined };
-    const value = await fn();
+    this.checkLive();
+    this.position = { seq, name, turn: undefined };
+    let value: T;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        value = await this.runStepFunction(name, seq, fn, timeoutMs);
+        break;
+      } catch (error) {
+        this.checkLive();
+        if (!(error instanceof RetryableError) || attempt >= DEFAULT_STEP_RETRY.maxAttempts) throw error;
+        const delayMs = error.retryAfterMs ?? backoffDelay(DEFAULT_STEP_RETRY, attempt);
+        const failure = toRunError(error, 'retryable');
+        this.env.events.emit('step:retrying', { runId: this.runId, key: this.key, seq, name, attempt, delayMs, error: failure });
+        await this.pause(delayMs);
+      }
+    }
     return (await this.commit(seq, name, value === undefined ? null : value, 'step')) as R;
   }
 
   async turn<T = Json>(providerName: string, input: Json, options: TurnOptions = {}): Promise<T> {
     const name = options.name ?? `turn:${providerName}`;
     const seq = this.claimSeq(name, 'ctx.turn');
+    const timeoutMs = checkTimeout(options.timeoutMs, `ctx.turn("${name}")`);
     const recorded = this.replayed(seq, name);
     if (recorded !== undefined) return recorded.result as T;
     const provider = this.env.providers.get(providerName);
@@ -77,12 +122,28 @@ export class JournaledContext implements FlowContext {
     const frame = this.env.frame;
     const resumed = frame !== undefined && frame.turnSeq === seq && frame.provider === providerName;
     const sessionId = options.session ?? (resumed ? frame.sessionId : null) ?? this.runId;
-    this.position = { seq, turn: undefined };
-    this.signal.throwIfAborted();
+    this.position = { seq, name, turn: undefined };
+    this.checkLive();
     await this.env.beforeTurn();
-    this.signal.throwIfAborted();
-    this.position = { seq, turn: { provider: providerName, input, sessionId } };
-    const value = await this.runProviderTurn(provider, providerName, seq, input, sessionId, resumed);
+    this.checkLive();
+    this.position = { seq, name, turn: { provider: providerName, input, sessionId } };
+    const value = await runProviderTurn({
+      provider,
+      providerName,
+      name,
+      runId: this.runId,
+      key: this.key,
+      seq,
+      attempt: this.attempt,
+      epoch: this.fencingToken.epoch,
+      input,
+      sessionId,
+      interrupted: resumed,
+      timeoutMs,
+      signal: this.signal,
+      events: this.env.events,
+      clock: this.env.clock,
+    });
     const committed = await this.commit(seq, name, value, 'turn');
     this.env.events.emit('turn:completed', { runId: this.runId, key: this.key, seq, provider: providerName });
     return committed as T;
@@ -94,9 +155,17 @@ export class JournaledContext implements FlowContext {
     return undefined;
   }
 
+  /** Throws the run's interruption once it is interrupted or abandoned. */
+  private checkLive(): void {
+    this.signal.throwIfAborted();
+    if (this.abandoned) throw new HoldfastError('abandoned', `run ${this.runId} was abandoned by its runtime; this call does nothing`);
+  }
+
   private claimSeq(name: string, api: string): number {
+    this.checkLive();
     if (typeof name !== 'string' || name === '')
       throw new HoldfastError('invalid_step_name', `${api} needs a non-empty name (run ${this.runId})`);
+    checkWellFormed(name, `${api} name ${JSON.stringify(name)}`, 'invalid_step_name');
     return this.nextSeq++;
   }
 
@@ -108,51 +177,61 @@ export class JournaledContext implements FlowContext {
   }
 
   /**
-   * Runs the provider under a per-turn controller linked to the run's signal, and returns as soon
-   * as either the provider answers or the run is interrupted. After an interruption the provider
-   * keeps settling in the background; whatever it answers then is discarded (K7).
+   * Calls a step's function with a signal of its own (aborted on interruption or timeout). With a
+   * timeout, stops waiting for it when the timeout passes: the step is abandoned and throws
+   * StepTimeoutError, and whatever the function still returns is discarded.
    */
-  private async runProviderTurn(
-    provider: Provider,
+  private async runStepFunction<T>(
     name: string,
     seq: number,
-    input: Json,
-    sessionId: string,
-    interrupted: boolean,
-  ): Promise<unknown> {
-    const ids = { runId: this.runId, key: this.key, seq };
+    fn: (step: { readonly signal: AbortSignal }) => Promise<T> | T,
+    timeoutMs: number | undefined,
+  ): Promise<T> {
     const controller = new AbortController();
     const forward = () => controller.abort(this.signal.reason);
     this.signal.addEventListener('abort', forward, { once: true });
-    this.env.events.emit('turn:started', { ...ids, provider: name, attempt: this.attempt, sessionId, interrupted });
-    const pending = provider.runTurn({
-      turn: { runId: this.runId, turnSeq: seq, attempt: this.attempt, epoch: this.env.fence.epoch },
-      input,
-      sessionId,
-      interrupted,
-      signal: controller.signal,
-      onChunk: (chunk) => {
-        if (!controller.signal.aborted) this.env.events.emit('turn:output', { ...ids, chunk });
-      },
-      onProcessGroup: (pgid) => this.env.events.emit('turn:process', { ...ids, pgid }),
-    });
     try {
-      return await untilAborted(pending, controller.signal);
-    } catch (error) {
-      if (!controller.signal.aborted) throw error;
-      this.env.events.emit('turn:preempted', {
-        ...ids,
-        provider: name,
-        reason: String((this.signal.reason as Error | undefined)?.message ?? this.signal.reason),
+      let running: Promise<T>;
+      try {
+        running = Promise.resolve(fn({ signal: controller.signal })); // called at once: no await before it
+      } catch (error) {
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the step's own throw passes through unchanged
+        running = Promise.reject(error);
+      }
+      if (timeoutMs === undefined) return await running;
+      let timer: { cancel(): void } | undefined;
+      const timedOut = new Promise<never>((_, reject) => {
+        timer = this.env.clock.setTimer(timeoutMs, () => {
+          const error = new StepTimeoutError('step', name, this.runId, timeoutMs);
+          controller.abort(error);
+          this.env.events.emit('step:abandoned', { runId: this.runId, key: this.key, seq, name, reason: 'timeout' });
+          reject(error);
+        });
       });
-      pending.then(
-        () => this.env.events.emit('turn:late-result', { ...ids, provider: name, attempt: this.attempt }),
-        () => this.env.events.emit('turn:aborted', { ...ids, provider: name }),
-      );
-      throw this.signal.reason;
+      running.catch(() => undefined); // a late failure of an abandoned step is discarded
+      try {
+        return await Promise.race([running, timedOut]);
+      } finally {
+        timer?.cancel();
+      }
     } finally {
       this.signal.removeEventListener('abort', forward);
     }
+  }
+
+  /** Waits `ms` on the clock, or until the run is interrupted (then throws its reason). */
+  private pause(ms: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = () => {
+        timer.cancel();
+        reject(this.signal.reason as Error);
+      };
+      const timer = this.env.clock.setTimer(ms, () => {
+        this.signal.removeEventListener('abort', onAbort);
+        resolve();
+      });
+      this.signal.addEventListener('abort', onAbort, { once: true });
+    });
   }
 
   private async commit(seq: number, name: string, value: unknown, what: 'step' | 'turn'): Promise<Json> {
@@ -163,45 +242,12 @@ export class JournaledContext implements FlowContext {
         `${what} "${name}" of run ${this.runId} returned a value that is not plain JSON at ${bad}; return only JSON data`,
       );
     }
-    // Nothing is committed once the run is interrupted: a stolen or dropped run records no more.
-    this.signal.throwIfAborted();
-    try {
-      await this.env.store.commitStep({
-        ...this.env.fence,
-        runId: this.runId,
-        seq,
-        name,
-        result: value as Json,
-        now: this.env.clock.now(),
-      });
-    } catch (error) {
-      if (error instanceof StaleEpochError) this.lost = true;
-      throw error;
-    }
-    this.journal.set(seq, { runId: this.runId, seq, name, result: value as Json, epoch: this.env.fence.epoch, committedAt: 0 });
-    this.position = { seq: seq + 1, turn: undefined };
+    // Nothing is committed once the run is interrupted or abandoned.
+    this.checkLive();
+    await this.env.commit({ seq, name, result: value as Json });
+    this.journal.set(seq, { runId: this.runId, seq, name, result: value as Json, epoch: this.fencingToken.epoch, committedAt: 0 });
+    this.position = { seq: seq + 1, name: undefined, turn: undefined };
     this.env.events.emit('step:committed', { runId: this.runId, key: this.key, seq, name });
     return value as Json;
   }
-}
-
-/** Settles like `pending`, or rejects with the signal's reason as soon as it aborts. */
-function untilAborted<T>(pending: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason as Error);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason as Error);
-    signal.addEventListener('abort', onAbort, { once: true });
-    pending.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        if (signal.aborted) reject(signal.reason as Error);
-        else resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the provider's rejection passes through unchanged
-        reject(error);
-      },
-    );
-  });
 }

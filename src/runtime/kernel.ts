@@ -1,57 +1,25 @@
-import { isLeaseLive } from '../core/owner-lease.js';
-import { formatOwnerId, isOwnerProvablyDead } from '../core/owner-id.js';
-import { HoldfastError, InvalidInputError, KernelStateError } from '../errors.js';
-import {
-  PREEMPT_KINDS,
-  type CancelMode,
-  type Json,
-  type OwnerLease,
-  type RunId,
-  type RunRecord,
-  type RunStatus,
-  type StepRecord,
-} from '../model/index.js';
-import type { Provider } from '../ports/provider.js';
-import type { WakeListener, WakeMessage, WakeTransport } from '../ports/wake.js';
-import { unixSocketWake } from '../platform/unix-socket-wake.js';
+import { idempotencyConflict } from '../core/idempotency.js';
+import { formatOwnerId } from '../core/owner-id.js';
+import { IdempotencyConflictError, InvalidInputError, KernelStateError, RunNotFoundError } from '../errors.js';
+import { PREEMPT_KINDS, type CancelMode, type Json, type RunId, type RunRecord, type RunStatus, type StepRecord } from '../model/index.js';
 import type { Clock, Random, TimerHandle } from '../ports/clock.js';
+import type { LeaseKeeper, LeaseKeeperOptions } from '../ports/lease-keeper.js';
 import { silentLogger, type Logger } from '../ports/logger.js';
+import type { Provider } from '../ports/provider.js';
 import type { Store } from '../ports/store.js';
 import { currentProcess, probeProcessAlive } from '../platform/process-liveness.js';
 import { systemClock, systemRandom } from '../platform/system-clock.js';
+import { unixSocketWake } from '../platform/unix-socket-wake.js';
 import { KernelEventEmitter, type KernelEventName, type KernelEvents } from './events.js';
 import type { Flow } from './flow.js';
-import { KeyRuntime, type Notice } from './key-runtime.js';
+import { inLoopLeaseKeeper } from './in-loop-lease-keeper.js';
+import { KeyDispatcher } from './key-dispatcher.js';
+import { resolveTiming, type KernelOptions, type KernelTiming } from './kernel-options.js';
 import { makeRunHandle, type RunHandle } from './run-handle.js';
-import { Slots } from './slots.js';
+import { StoreOutage } from './store-outage.js';
 import { validateSubmit, type SubmitOptions } from './submit-command.js';
 
-export interface KernelOptions {
-  readonly store: Store;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- flows of any input/output types
-  readonly flows: readonly Flow<any, unknown>[];
-  /** Providers that flows reach with `ctx.turn(name, ...)`. */
-  readonly providers?: Readonly<Record<string, Provider>>;
-  readonly clock?: Clock;
-  readonly random?: Random;
-  readonly logger?: Logger;
-  /** How many keys may execute a run at the same time (default 16). */
-  readonly concurrency?: number;
-  /** Owner lease length; renewed every third of it while the kernel lives (default 15 000 ms). */
-  readonly ownerTtlMs?: number;
-  /**
-   * Safety-net scan for work this kernel was not told about (default 2 000 ms). Submits and
-   * preemption reach an owner through `wake`, not through this poll.
-   */
-  readonly pollIntervalMs?: number;
-  /**
-   * How other processes wake this kernel and how it wakes them (K2). Default: unix sockets in the
-   * store's `localDirectory` when it has one (SQLite), none otherwise. `null` turns it off.
-   */
-  readonly wake?: WakeTransport | null;
-  /** Host identity and liveness probe, for taking over keys of dead local owners at once. */
-  readonly host?: { readonly name: string; readonly pid: number; readonly isAlive: (pid: number) => boolean };
-}
+export type { KernelOptions } from './kernel-options.js';
 
 /** A run with its journal, as returned by `kernel.getRun`. */
 export type RunView = RunRecord & { readonly steps: StepRecord[] };
@@ -59,20 +27,28 @@ export type RunView = RunRecord & { readonly steps: StepRecord[] };
 export interface Kernel {
   /** This kernel instance's owner id (`host/pid/instance`). */
   readonly ownerId: string;
-  /** Recovers every run left in flight or queued, and starts serving keys. */
+  /**
+   * Starts keeping leases (from a thread of their own where the store offers one), then recovers
+   * every run left in flight or queued (every key with work is dispatched at once) and serves keys.
+   */
   start(): Promise<void>;
   /**
-   * Interrupts active runs (they are requeued with their committed steps), releases every owner
-   * lease, and stops background timers. Does not close the store (its creator does).
+   * Interrupts active runs (they are requeued with their committed steps, or parked), releases
+   * every owner lease, and stops background timers. A run whose code does not unwind within
+   * `interruptGraceMs` is abandoned and requeued; past `timeoutMs` (default 30 000 ms) stop
+   * resolves whatever is still pending: what could not be recorded is recovered from the store by
+   * the next owner. Does not close the store (its creator does).
    */
-  stop(): Promise<void>;
+  stop(options?: { readonly timeoutMs?: number }): Promise<void>;
   /**
    * Durably records a command and returns its handle. When the promise resolves the command is
    * committed: a crash from then on never loses it. A crash before it resolves may or may not have
-   * recorded it; submitting again with the same idempotence key is always safe (K3).
+   * recorded it; submitting again with the same idempotence key is always safe (K3). The same key
+   * with a different key, flow or input throws `IdempotencyConflictError` and writes nothing. When
+   * the store is unavailable it rejects with `StoreUnavailableError` (nothing written; retry).
    */
   submit<I = Json, O = unknown>(options: SubmitOptions<I>): Promise<RunHandle<O>>;
-  /** A handle for an existing run (for example after a restart). */
+  /** A handle for an existing run (for example after a restart); unknown ids reject with `run_not_found`. */
   handle<O = unknown>(runId: RunId): RunHandle<O>;
   getRun(runId: RunId): Promise<RunView | undefined>;
   /**
@@ -83,6 +59,13 @@ export interface Kernel {
    * Returns the run's status after the request was recorded.
    */
   cancel(runId: RunId, options?: { readonly mode?: CancelMode }): Promise<RunStatus>;
+  /**
+   * Re-opens a `failed` or `cancelled` run for an operator (after fixing what failed): it is
+   * queued again at its priority and resumes from its last committed step; its idempotence key
+   * keeps naming it. Recorded as an operator action. Throws `run_not_retryable` for a run that is
+   * queued, running or completed, `run_not_found` for an unknown id. Returns `queued`.
+   */
+  retry(runId: RunId): Promise<RunStatus>;
   on<E extends KernelEventName>(name: E, listener: (event: KernelEvents[E]) => void): () => void;
   once<E extends KernelEventName>(name: E, predicate?: (event: KernelEvents[E]) => boolean): Promise<KernelEvents[E]>;
 }
@@ -101,15 +84,16 @@ export function createKernel(options: KernelOptions): Kernel {
     handle: host.handle.bind(host),
     getRun: host.getRun.bind(host),
     cancel: host.cancel.bind(host),
+    retry: host.retry.bind(host),
     on: host.on.bind(host),
     once: host.once.bind(host),
   });
 }
 
 /**
- * One process's host of key runtimes. Lifecycle: created -> started -> stopping -> stopped.
- * It decides which keys to own (work pending, lease free, expired, or held by a provably dead
- * local process), keeps its leases renewed, and dispatches submits to the owning runtime.
+ * One process's host of key runtimes. Lifecycle: created -> started -> stopping -> stopped. A
+ * kernel that is never started is a pure client: it submits, cancels and retries, and signals
+ * the owning process over the wake channel.
  */
 class KernelHost implements Kernel {
   readonly ownerId: string;
@@ -117,19 +101,13 @@ class KernelHost implements Kernel {
   private readonly clock: Clock;
   private readonly random: Random;
   private readonly logger: Logger;
+  private readonly timing: KernelTiming;
   private readonly events = new KernelEventEmitter();
   private readonly flows = new Map<string, Flow>();
-  private readonly providers = new Map<string, Provider>();
-  private readonly slots: Slots;
-  private readonly ttlMs: number;
-  private readonly pollMs: number;
-  private readonly host: NonNullable<KernelOptions['host']>;
-  private readonly runtimes = new Map<string, KeyRuntime>();
-  /** Keys whose owner lease is being acquired, with what arrived meanwhile and the attempt itself. */
-  private readonly acquiring = new Map<string, { again: Notice | undefined; done: Promise<void> }>();
+  private readonly outage: StoreOutage;
+  private readonly dispatcher: KeyDispatcher;
   private readonly timers: TimerHandle[] = [];
-  private readonly wake: WakeTransport | null;
-  private listener: WakeListener | undefined;
+  private keeper: LeaseKeeper | undefined;
   private state: 'created' | 'started' | 'stopping' | 'stopped' = 'created';
 
   constructor(options: KernelOptions) {
@@ -138,52 +116,64 @@ class KernelHost implements Kernel {
     this.clock = options.clock ?? systemClock;
     this.random = options.random ?? systemRandom;
     this.logger = options.logger ?? silentLogger;
+    this.timing = resolveTiming(options);
     for (const flow of options.flows ?? []) {
       if (this.flows.has(flow.name)) {
         throw new InvalidInputError(`two flows are named "${flow.name}"; flow names must be unique in one kernel`, 'duplicate_flow');
       }
       this.flows.set(flow.name, flow);
     }
+    const providers = new Map<string, Provider>();
     for (const [name, provider] of Object.entries(options.providers ?? {})) {
-      if (!provider || typeof provider.runTurn !== 'function')
+      if (!provider || typeof provider.runTurn !== 'function') {
         throw new InvalidInputError(
           `provider "${name}" has no runTurn function; pass execProvider(...), fakeProvider(...) or your own Provider`,
           'invalid_provider',
         );
-      this.providers.set(name, provider);
+      }
+      providers.set(name, provider);
     }
-    const concurrency = options.concurrency ?? 16;
-    if (!Number.isInteger(concurrency) || concurrency < 1)
-      throw new InvalidInputError(`concurrency must be a positive integer, got ${concurrency}`);
-    this.slots = new Slots(concurrency);
-    this.ttlMs = options.ownerTtlMs ?? 15_000;
-    this.pollMs = options.pollIntervalMs ?? 2_000;
-    if (!(this.ttlMs > 0) || !(this.pollMs > 0))
-      throw new InvalidInputError('ownerTtlMs and pollIntervalMs must be positive numbers of milliseconds');
-    this.wake =
+    const wake =
       options.wake !== undefined ? options.wake : this.store.localDirectory ? unixSocketWake({ dir: this.store.localDirectory }) : null;
     const proc = currentProcess();
-    this.host = options.host ?? { name: proc.host, pid: proc.pid, isAlive: (pid) => probeProcessAlive(pid) !== false };
-    this.ownerId = formatOwnerId(this.host.name, this.host.pid, this.random.uuid());
+    const host = options.host ?? { name: proc.host, pid: proc.pid, isAlive: (pid: number) => probeProcessAlive(pid) !== false };
+    this.ownerId = formatOwnerId(host.name, host.pid, this.random.uuid());
+    this.outage = new StoreOutage(this.events, this.clock, this.random);
+    this.dispatcher = new KeyDispatcher({
+      store: this.store,
+      clock: this.clock,
+      events: this.events,
+      logger: this.logger,
+      flows: this.flows,
+      providers,
+      outage: this.outage,
+      timing: this.timing,
+      ownerId: this.ownerId,
+      wake,
+      host,
+    });
   }
 
   async start(): Promise<void> {
     if (this.state !== 'created')
       throw new KernelStateError(`kernel.start() called on a ${this.state} kernel; create a new kernel instead`);
     this.state = 'started';
-    if (this.wake) this.listener = await this.wake.listen((message) => this.onWake(message));
-    this.schedule(Math.max(1, Math.floor(this.ttlMs / 3)), () => this.renewLeases());
-    this.schedule(this.pollMs, () => this.scan());
-    await this.scan();
+    this.keeper = await this.openKeeper();
+    await this.dispatcher.start(this.keeper);
+    this.repeat(this.timing.watchEveryMs, async () => this.dispatcher.watch());
+    this.repeat(this.timing.pollMs, () => this.dispatcher.scan());
+    await this.dispatcher.scan();
   }
 
-  async stop(): Promise<void> {
+  async stop(options: { readonly timeoutMs?: number } = {}): Promise<void> {
     if (this.state === 'stopped' || this.state === 'stopping') return;
+    const timeoutMs = options.timeoutMs ?? 30_000;
+    if (!(timeoutMs > 0)) throw new InvalidInputError(`stop timeoutMs must be a positive number of milliseconds, got ${timeoutMs}`);
+    const wasStarted = this.state === 'started';
     this.state = 'stopping';
     for (const timer of this.timers) timer.cancel();
-    await Promise.all([...this.acquiring.values()].map((a) => a.done));
-    await Promise.all([...this.runtimes.values()].map((rt) => rt.stop('kernel stopping')));
-    await this.listener?.close();
+    if (wasStarted) await this.dispatcher.stop(timeoutMs);
+    await this.keeper?.close();
     this.state = 'stopped';
   }
 
@@ -191,24 +181,27 @@ class KernelHost implements Kernel {
     if (this.state === 'stopping' || this.state === 'stopped') throw new KernelStateError('kernel is stopping; submit to a running kernel');
     const command = validateSubmit(options, new Set(this.flows.keys()));
     const id = this.random.uuid();
-    const { run, created } = await this.store.enqueue({
-      ...command,
-      id,
-      idempotencyKey: command.idempotencyKey ?? `run:${id}`,
-      now: this.clock.now(),
-    });
-    if (created) {
-      this.events.emit('run:queued', { runId: run.id, key: run.key, flow: run.flow, priority: run.priority });
-      const notice = { urgent: run.priority === 'urgent' };
-      // A pure client (never started) resolves only once the owner has been told.
-      if (this.state === 'created') await this.signalOwner(run.key, notice);
-      else this.dispatch(run.key, notice);
+    const idempotencyKey = command.idempotencyKey ?? `run:${id}`;
+    let enqueued;
+    try {
+      enqueued = await this.store.enqueue({ ...command, id, idempotencyKey, now: this.clock.now() });
+    } catch (error) {
+      this.outage.observe('submit', error);
+      throw error;
     }
-    return makeRunHandle<O>(run.id, created, this.store, this.events, this.clock, this.pollMs);
+    const { run, created } = enqueued;
+    if (!created) {
+      const differs = idempotencyConflict(run, command);
+      if (differs) throw new IdempotencyConflictError(idempotencyKey, run.id, differs);
+    } else {
+      this.events.emit('run:queued', { runId: run.id, key: run.key, flow: run.flow, priority: run.priority });
+      await this.tellOwner(run.key, { urgent: run.priority === 'urgent' });
+    }
+    return makeRunHandle<O>(run.id, created, this.store, this.events, this.clock, this.timing.pollMs);
   }
 
   handle<O>(runId: RunId): RunHandle<O> {
-    return makeRunHandle<O>(runId, false, this.store, this.events, this.clock, this.pollMs);
+    return makeRunHandle<O>(runId, false, this.store, this.events, this.clock, this.timing.pollMs);
   }
 
   async getRun(runId: RunId): Promise<RunView | undefined> {
@@ -219,17 +212,25 @@ class KernelHost implements Kernel {
   async cancel(runId: RunId, options: { mode?: CancelMode } = {}): Promise<RunStatus> {
     const mode = options.mode ?? 'abort-drop';
     if (mode !== 'abort-drop' && mode !== 'abort-keep') {
+      const hint = PREEMPT_KINDS.includes(mode) ? ' (steal parks a run for urgent work; it is not a cancel)' : '';
       throw new InvalidInputError(
-        `cancel mode must be abort-drop or abort-keep, got ${JSON.stringify(mode)}${PREEMPT_KINDS.includes(mode) ? ' (steal parks a run for urgent work; it is not a cancel)' : ''}`,
+        `cancel mode must be abort-drop or abort-keep, got ${JSON.stringify(mode)}${hint}`,
         'invalid_cancel_mode',
       );
     }
-    const run = await this.store.requestCancel({ runId, mode });
-    if (!run) throw new HoldfastError('run_not_found', `no run with id ${runId} in ${this.store.description}`);
-    if (run.status === 'queued' || run.status === 'running') {
-      if (this.state === 'created') await this.signalOwner(run.key, { cancelRunId: run.id });
-      else this.dispatch(run.key, { cancelRunId: run.id });
-    }
+    const run = await this.store.requestCancel({ runId, mode, now: this.clock.now() });
+    if (!run) throw new RunNotFoundError(runId, this.store.description);
+    if (run.status === 'queued' || run.status === 'running') await this.tellOwner(run.key, { cancelRunId: run.id });
+    return run.status;
+  }
+
+  async retry(runId: RunId): Promise<RunStatus> {
+    const before = await this.store.getRun(runId);
+    if (!before) throw new RunNotFoundError(runId, this.store.description);
+    const run = await this.store.reopenRun({ runId, now: this.clock.now() });
+    if (!run) throw new RunNotFoundError(runId, this.store.description);
+    this.events.emit('run:reopened', { runId, key: run.key, from: before.status === 'cancelled' ? 'cancelled' : 'failed' });
+    await this.tellOwner(run.key, { urgent: run.priority === 'urgent' });
     return run.status;
   }
 
@@ -241,120 +242,49 @@ class KernelHost implements Kernel {
     return this.events.once(name, predicate);
   }
 
-  /**
-   * Makes sure someone serves `key`: notifies our runtime, or tries to take the lease, or, when
-   * another process owns the key (or this kernel was never started and only submits), signals
-   * that owner over the wake channel. Always called after the durable write it is about.
-   */
-  private dispatch(key: string, notice: Notice = {}, owner?: OwnerLease): void {
-    if (this.state !== 'started') return;
-    const runtime = this.runtimes.get(key);
-    if (runtime) return runtime.notify(notice);
-    const inFlight = this.acquiring.get(key);
-    if (inFlight) {
-      inFlight.again = mergeNotices(inFlight.again, notice);
-      return;
-    }
-    const attempt: { again: Notice | undefined; done: Promise<void> } = { again: undefined, done: Promise.resolve() };
-    this.acquiring.set(key, attempt);
-    const takeOverFrom =
-      owner?.ownerId && isOwnerProvablyDead(owner.ownerId, this.host.name, this.host.isAlive) ? owner.ownerId : undefined;
-    attempt.done = this.store
-      .acquireOwner({
-        key,
-        ownerId: this.ownerId,
-        now: this.clock.now(),
-        ttlMs: this.ttlMs,
-        channel: this.listener?.address ?? null,
-        takeOverFrom,
-      })
-      .then((lease) => {
-        this.acquiring.delete(key);
-        if (!lease) return this.signalOwner(key, mergeNotices(attempt.again, notice));
-        if (this.state !== 'started')
-          return this.store.releaseOwner({ key, ownerId: this.ownerId, epoch: lease.epoch }).then(() => undefined);
-        this.events.emit('owner:acquired', { key, epoch: lease.epoch });
-        const rt = new KeyRuntime(lease, {
-          store: this.store,
-          clock: this.clock,
-          events: this.events,
-          flows: this.flows,
-          providers: this.providers,
-          slots: this.slots,
-          logger: this.logger,
-          onExit: (done, rewake) => this.onRuntimeExit(done, rewake),
+  /** After a durable write for `key`: our runtime hears of it, or the owning process is signalled. */
+  private async tellOwner(key: string, notice: { urgent?: boolean; cancelRunId?: string }): Promise<void> {
+    // A pure client (never started) resolves only once the owner has been told.
+    if (this.state === 'created') await this.dispatcher.signalOwner(key, notice);
+    else this.dispatcher.dispatch(key, notice);
+  }
+
+  /** The store's keeper thread where it has one, else renewal on this event loop. */
+  private async openKeeper(): Promise<LeaseKeeper> {
+    const options: LeaseKeeperOptions = {
+      ownerId: this.ownerId,
+      ttlMs: this.timing.ttlMs,
+      renewEveryMs: this.timing.renewEveryMs,
+      marginMs: this.timing.marginMs,
+      hungAfterMs: this.timing.hungAfterMs,
+      onLost: (key, epoch) => this.dispatcher.onLost(key, epoch),
+      onHung: (hung) => {
+        this.logger.warn(`holdfast: event loop ${hung ? 'silent' : 'back'}; lease renewal ${hung ? 'stopped' : 'resumed'}`, {
+          hungAfterMs: this.timing.hungAfterMs,
         });
-        this.runtimes.set(key, rt);
-        rt.start();
-        if (attempt.again) rt.notify(attempt.again);
-      })
-      .catch((error: unknown) => {
-        this.acquiring.delete(key);
-        this.reportError(error, `acquiring key ${key}`);
-      });
-  }
-
-  /** Tells the live owner of `key` in another process to look at the store now. */
-  private async signalOwner(key: string, notice: Notice): Promise<void> {
-    if (!this.wake || (!notice.urgent && notice.cancelRunId === undefined)) return;
-    try {
-      const owner = await this.store.getOwner(key);
-      if (!owner?.channel || owner.ownerId === this.ownerId || !isLeaseLive(owner, this.clock.now())) return;
-      const message: WakeMessage =
-        notice.cancelRunId !== undefined ? { type: 'cancel', key, runId: notice.cancelRunId } : { type: 'wake', key, urgent: true };
-      const delivered = await this.wake.send(owner.channel, message);
-      if (!delivered)
-        this.logger.warn('holdfast: wake message not delivered; the owner will see the work at its next poll', {
-          key,
-          channel: owner.channel,
-        });
-    } catch (error) {
-      this.reportError(error, `signalling the owner of ${key}`);
-    }
-  }
-
-  private onWake(message: WakeMessage): void {
-    this.dispatch(message.key, message.type === 'cancel' ? { cancelRunId: message.runId } : { urgent: message.urgent });
-  }
-
-  private onRuntimeExit(runtime: KeyRuntime, rewake: boolean): void {
-    if (this.runtimes.get(runtime.key) === runtime) this.runtimes.delete(runtime.key);
-    if (rewake) this.dispatch(runtime.key);
-  }
-
-  /** Safety net and recovery: finds keys with work that nobody live serves and dispatches them. */
-  private async scan(): Promise<void> {
-    if (this.state !== 'started') return;
-    try {
-      const now = this.clock.now();
-      for (const work of await this.store.keysWithWork(1000)) {
-        if (this.runtimes.has(work.key)) continue;
-        const owner = work.owner;
-        const free = !isLeaseLive(owner, now) || owner?.ownerId === this.ownerId;
-        const dead = owner?.ownerId != null && isOwnerProvablyDead(owner.ownerId, this.host.name, this.host.isAlive);
-        if (free || dead) this.dispatch(work.key, {}, owner);
+        this.events.emit('kernel:hung', { hung });
+      },
+      onRenewFailed: (error) => this.logger.warn('holdfast: owner lease renewal failed; retrying', { error: error.message }),
+      onFailed: (error) => {
+        // Runtimes of the dead keeper lapse and give their keys up; new ones renew from this loop.
+        this.events.emit('kernel:error', { error, context: 'lease keeper thread' });
+        if (this.state !== 'started') return;
+        this.keeper = inLoopLeaseKeeper(this.store, this.clock, options);
+        this.dispatcher.useKeeper(this.keeper);
+      },
+    };
+    if (this.store.openLeaseKeeper && this.clock === systemClock) {
+      try {
+        return await this.store.openLeaseKeeper(options);
+      } catch (error) {
+        this.logger.warn('holdfast: no lease keeper thread; renewing owner leases from the event loop', { error: String(error) });
       }
-    } catch (error) {
-      this.reportError(error, 'scanning for work');
     }
-  }
-
-  private async renewLeases(): Promise<void> {
-    if (this.state !== 'started' || this.runtimes.size === 0) return;
-    try {
-      const leases = [...this.runtimes.values()].map((rt) => ({ key: rt.key, epoch: rt.epoch }));
-      const { lost } = await this.store.renewOwners({ ownerId: this.ownerId, leases, now: this.clock.now(), ttlMs: this.ttlMs });
-      for (const key of lost) {
-        const rt = this.runtimes.get(key);
-        if (rt && leases.some((l) => l.key === key && l.epoch === rt.epoch)) rt.lose();
-      }
-    } catch (error) {
-      this.reportError(error, 'renewing owner leases');
-    }
+    return inLoopLeaseKeeper(this.store, this.clock, options);
   }
 
   /** A repeating timer on the injected clock. */
-  private schedule(everyMs: number, tick: () => Promise<void>): void {
+  private repeat(everyMs: number, tick: () => Promise<void>): void {
     const index = this.timers.length;
     const arm = (): TimerHandle =>
       this.clock.setTimer(everyMs, () => {
@@ -364,14 +294,4 @@ class KernelHost implements Kernel {
       });
     this.timers.push(arm());
   }
-
-  private reportError(error: unknown, context: string): void {
-    this.logger.error(`holdfast: error while ${context}`, { error: String(error) });
-    this.events.emit('kernel:error', { error, context });
-  }
-}
-
-/** What two notices for one key ask for together. */
-function mergeNotices(a: Notice | undefined, b: Notice): Notice {
-  return { urgent: Boolean(a?.urgent) || Boolean(b.urgent), cancelRunId: b.cancelRunId ?? a?.cancelRunId };
 }

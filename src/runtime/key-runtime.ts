@@ -1,16 +1,19 @@
-import { interruptEffect, type InterruptReason } from '../core/interrupt.js';
 import { decidePreemption } from '../core/preemption.js';
 import { StaleEpochError, UnknownFlowError } from '../errors.js';
-import type { Key, OwnerLease, ParkedFrame, RunError, RunRecord } from '../model/index.js';
+import type { FencingToken, Json, Key, OwnerLease, RunRecord } from '../model/index.js';
 import type { Clock } from '../ports/clock.js';
+import type { KeptLease, LeaseKeeper } from '../ports/lease-keeper.js';
 import type { Logger } from '../ports/logger.js';
 import type { Provider } from '../ports/provider.js';
 import type { ClaimedRun, Fence, Store } from '../ports/store.js';
 import type { KernelEventEmitter } from './events.js';
 import type { Flow } from './flow.js';
-import { executeRun, type RunOutcome, type RunPosition } from './flow-run.js';
+import { startExecution, type Execution, type RunOutcome } from './flow-run.js';
+import { recordOutcome } from './run-recorder.js';
 import { RunInterrupt } from './run-interrupt.js';
-import type { Slots } from './slots.js';
+import type { SlotClass, SlotWait, Slots } from './slots.js';
+import { GAVE_UP, type StoreOutage } from './store-outage.js';
+import type { InterruptReason } from '../core/interrupt.js';
 
 export interface KeyRuntimeDeps {
   readonly store: Store;
@@ -20,6 +23,10 @@ export interface KeyRuntimeDeps {
   readonly providers: ReadonlyMap<string, Provider>;
   readonly slots: Slots;
   readonly logger: Logger;
+  readonly outage: StoreOutage;
+  readonly keeper: LeaseKeeper;
+  /** How long an interrupted run may take to unwind before it is abandoned. */
+  readonly interruptGraceMs: number;
   /** Called once when the runtime has stopped; `rewake` asks the kernel to dispatch the key again. */
   readonly onExit: (runtime: KeyRuntime, rewake: boolean) => void;
 }
@@ -32,40 +39,58 @@ export interface Notice {
   readonly cancelRunId?: string;
 }
 
+/** A store write this runtime may no longer make (lost, lapsed, or forced out); nothing was written. */
+export const NOT_WRITTEN = Symbol('not written');
+
 /**
- * The actor that owns one key (K1, K4, K5). At most one exists per key per kernel, and only while
- * the kernel holds the key's owner lease. It is the only thing that writes the key's state, always
- * stamped with its lease's epoch.
+ * The actor that owns one key (K1, K4, K5, K10). At most one exists per key per kernel, and only
+ * while the kernel holds the key's owner lease. It is the only thing that writes the key's state,
+ * always stamped with its lease's epoch, and only while the lease is proven live.
  *
  * Modes and transitions:
- *   claiming  -> executing   a run was claimed in mailbox order (in flight, urgent, parked, normal,
- *                            background); a parked run is resumed from its frame
+ *   claiming  -> executing   a slot was granted (urgent slots claim only urgent runs) and a run
+ *                            was claimed in mailbox order; runs an operator dropped are ended in
+ *                            the same transaction; a parked run is resumed from its frame
  *   executing -> claiming    the run ended, or was interrupted and then parked (steal), requeued
- *                            (abort-keep, operator keep) or cancelled (abort-drop, operator drop)
+ *                            (abort-keep, operator keep, stop) or cancelled (abort-drop, operator
+ *                            drop); a run that does not unwind within the grace is abandoned and
+ *                            its fate recorded all the same
  *   claiming  -> exited      the mailbox is empty and the lease was released in the transaction
  *                            that saw it empty (a racing submit keeps the key owned)
- *   any       -> exited      stop() (active run interrupted and requeued, lease released) or
- *                            lose() (another owner holds the key: nothing more is written)
+ *   any       -> exited      stop() (active run interrupted and requeued, lease released)
+ *   any       -> lost        another owner holds the key (a fenced write was rejected, a renewal
+ *                            found it gone), or the lease can no longer be proven live: the
+ *                            signal is aborted and nothing more is written
  *
  * Interrupt decisions are made from durable state only (the store's urgent demand and cancel
  * requests), never from a wake message alone: a lost signal costs latency, never correctness.
+ * Store unavailability delays every write (retried with backoff) and never fails a run (K11).
  */
 export class KeyRuntime {
   readonly key: Key;
   readonly epoch: number;
   private readonly fence: Fence;
+  private readonly fencingToken: FencingToken;
   private state: 'claiming' | 'executing' | 'stopping' | 'lost' | 'exited' = 'claiming';
+  private lostReason: 'taken-over' | 'lapsed' | undefined;
+  private forced = false;
   private wakeRequested = false;
-  private active: { run: RunRecord; controller: AbortController } | undefined;
+  private urgentHint: boolean;
+  private slotWait: SlotWait | undefined;
+  private active: { run: RunRecord; controller: AbortController; execution: Execution; abandonNow: () => void } | undefined;
   private loopDone: Promise<void> = Promise.resolve();
 
   constructor(
     lease: OwnerLease,
+    private readonly kept: KeptLease,
     private readonly deps: KeyRuntimeDeps,
+    options: { readonly urgent?: boolean } = {},
   ) {
     this.key = lease.key;
     this.epoch = lease.epoch;
     this.fence = { key: lease.key, ownerId: lease.ownerId ?? '', epoch: lease.epoch };
+    this.fencingToken = Object.freeze({ key: lease.key, epoch: lease.epoch });
+    this.urgentHint = options.urgent ?? false;
   }
 
   start(): void {
@@ -80,6 +105,10 @@ export class KeyRuntime {
    */
   notify(notice: Notice = {}): void {
     this.wakeRequested = true;
+    if (notice.urgent) {
+      this.urgentHint = true;
+      this.slotWait?.upgrade();
+    }
     if (!this.active || (!notice.urgent && notice.cancelRunId === undefined)) return;
     void this.checkDemand(notice).catch((error: unknown) =>
       this.deps.events.emit('kernel:error', { error, context: `preemption check for ${this.key}` }),
@@ -90,37 +119,99 @@ export class KeyRuntime {
   async stop(reason: string): Promise<void> {
     if (this.state === 'exited' || this.state === 'lost') return this.loopDone;
     this.state = 'stopping';
+    this.slotWait?.cancel();
     this.interrupt({ kind: 'stop' }, reason);
     await this.loopDone;
   }
 
-  /** Ownership is gone (renewal failed or a fenced write was rejected): stop writing at once. */
-  lose(): void {
+  /**
+   * The kernel's stop deadline passed: stop waiting for the active run now, and stop retrying
+   * writes the store does not take. What could not be recorded is recovered from the store by
+   * the next owner.
+   */
+  forceExit(): void {
+    this.forced = true;
+    this.slotWait?.cancel();
+    this.active?.abandonNow();
+  }
+
+  /** Ownership is gone or cannot be proven: stop writing at once. */
+  lose(reason: 'taken-over' | 'lapsed'): void {
     if (this.state === 'lost' || this.state === 'exited') return;
     this.state = 'lost';
-    this.interrupt({ kind: 'lost' }, `key "${this.key}" is owned by another runtime now (epoch ${this.epoch} superseded)`);
-    this.deps.events.emit('owner:lost', { key: this.key, epoch: this.epoch });
+    this.lostReason = reason;
+    this.slotWait?.cancel();
+    const why =
+      reason === 'lapsed'
+        ? `the owner lease of key "${this.key}" (epoch ${this.epoch}) can no longer be proven live`
+        : `key "${this.key}" is owned by another runtime now (epoch ${this.epoch} superseded)`;
+    this.interrupt({ kind: 'lost' }, why);
+    this.deps.events.emit('owner:lost', { key: this.key, epoch: this.epoch, reason });
+  }
+
+  /** Called from the kernel's lease watch: a runtime whose lease is no longer proven gives up. */
+  checkProof(): void {
+    if (this.state !== 'lost' && this.state !== 'exited' && !this.proven()) this.lose('lapsed');
+  }
+
+  private proven(): boolean {
+    return this.kept.provenUntil() > this.deps.keeper.now();
   }
 
   private get running(): boolean {
     return this.state === 'claiming' || this.state === 'executing';
   }
 
+  /** May this runtime write now? Checks the lease proof first (and gives the key up if it lapsed). */
+  private mayWrite(): boolean {
+    if (this.state === 'lost' || this.state === 'exited') return false;
+    if (this.proven()) return true;
+    this.lose('lapsed');
+    return false;
+  }
+
+  /**
+   * A fenced store write: only while the lease is proven, retried while the store is unavailable
+   * (and while `alsoWhile` holds, and not after a forced exit), and turned into `lose()` when
+   * another owner holds the key.
+   */
+  private async write<T>(
+    operation: string,
+    call: () => Promise<T>,
+    alsoWhile: () => boolean = () => true,
+  ): Promise<T | typeof NOT_WRITTEN> {
+    if (!this.mayWrite()) return NOT_WRITTEN;
+    try {
+      const value = await this.deps.outage.call(operation, call, () => !this.forced && this.mayWrite() && alsoWhile());
+      return value === GAVE_UP ? NOT_WRITTEN : value;
+    } catch (error) {
+      if (!(error instanceof StaleEpochError)) throw error;
+      this.lose('taken-over');
+      return NOT_WRITTEN;
+    }
+  }
+
+  /** A read of durable state for a decision, retried while the store is unavailable. */
+  private read<T>(operation: string, call: () => Promise<T>, alsoWhile: () => boolean): Promise<T | typeof GAVE_UP> {
+    return this.deps.outage.call(operation, call, () => this.running && alsoWhile());
+  }
+
   /** Reads durable demand for the key and applies the pure preemption decision to the active run. */
   private async checkDemand(notice: Notice = { urgent: true }): Promise<void> {
     const active = this.active;
     if (!active) return;
+    const stillActive = () => this.active === active && !active.controller.signal.aborted;
     if (notice.cancelRunId === active.run.id) {
-      const run = await this.deps.store.getRun(active.run.id);
-      if (run?.cancelRequested) {
+      const run = await this.read('read cancel request', () => this.deps.store.getRun(active.run.id), stillActive);
+      if (run !== GAVE_UP && run?.cancelRequested && stillActive()) {
         this.deps.events.emit('run:interrupted', { runId: run.id, key: this.key, kind: run.cancelRequested, by: 'operator' });
         this.interrupt({ kind: 'cancel', mode: run.cancelRequested }, `run ${run.id} cancelled by an operator (${run.cancelRequested})`);
         return;
       }
     }
     if (!notice.urgent) return;
-    const demand = await this.deps.store.peekUrgent(this.key);
-    if (this.active !== active) return;
+    const demand = await this.read('read urgent demand', () => this.deps.store.peekUrgent(this.key), stillActive);
+    if (demand === GAVE_UP || !stillActive()) return;
     const decision = decidePreemption(
       { runId: active.run.id, priority: active.run.priority },
       demand && { runId: demand.id, preempt: demand.preempt },
@@ -141,61 +232,77 @@ export class KeyRuntime {
 
   private async loop(): Promise<void> {
     while (this.running) {
-      await this.deps.slots.acquire();
+      const wait = this.deps.slots.acquire(this.urgentHint ? 'urgent' : 'normal');
+      this.slotWait = wait;
+      const slot = await wait.granted;
+      this.slotWait = undefined;
+      if (slot === undefined) break;
       try {
-        if (!this.running) return;
-        this.wakeRequested = false;
-        const now = this.deps.clock.now();
-        const [dropped, claimed] = await Promise.all([
-          this.guard(() => this.deps.store.dropCancelled({ ...this.fence, now })),
-          this.guard(() => this.deps.store.claimNext({ ...this.fence, now })),
-        ]);
-        if (dropped === 'lost' || claimed === 'lost') return;
-        for (const run of dropped) this.deps.events.emit('run:cancelled', { runId: run.id, key: run.key, error: run.error! });
-        if (claimed === undefined) {
-          const released = await this.guard(() => this.deps.store.releaseOwner({ ...this.fence, ifIdle: true }));
-          if (released === true) {
-            this.state = 'exited';
-            this.deps.events.emit('owner:released', { key: this.key, epoch: this.epoch });
-            return;
-          }
-          continue;
-        }
-        await this.execute(claimed);
+        if (!this.running) break;
+        const done = await this.claimAndExecute(slot);
+        if (done) return;
       } finally {
-        this.deps.slots.release();
+        this.deps.slots.release(slot);
       }
     }
     if (this.state === 'stopping') {
-      await this.guard(() => this.deps.store.releaseOwner(this.fence));
-      this.deps.events.emit('owner:released', { key: this.key, epoch: this.epoch });
+      const released = await this.write('release owner', () => this.deps.store.releaseOwner(this.fence));
+      if (released !== NOT_WRITTEN) this.deps.events.emit('owner:released', { key: this.key, epoch: this.epoch });
     }
+  }
+
+  /** One claim and, if a run was claimed, its execution. True when the key went idle and was released. */
+  private async claimAndExecute(slot: SlotClass): Promise<boolean> {
+    this.wakeRequested = false;
+    const now = this.deps.clock.now();
+    const outcome = await this.write('claim next run', () =>
+      this.deps.store.claimNext({ ...this.fence, now, urgentOnly: slot === 'urgent' }),
+    );
+    if (outcome === NOT_WRITTEN) return false;
+    for (const run of outcome.dropped) this.deps.events.emit('run:cancelled', { runId: run.id, key: run.key, error: run.error! });
+    if (outcome.claimed !== undefined) {
+      await this.execute(outcome.claimed);
+      return false;
+    }
+    if (slot === 'urgent') {
+      this.urgentHint = false; // nothing urgent left: wait for a normal slot for the rest
+      return false;
+    }
+    const released = await this.write('release idle owner', () => this.deps.store.releaseOwner({ ...this.fence, ifIdle: true }));
+    if (released !== true) return false;
+    this.state = 'exited';
+    this.deps.events.emit('owner:released', { key: this.key, epoch: this.epoch });
+    return true;
   }
 
   private async execute({ run, steps, frame }: ClaimedRun): Promise<void> {
     const flow = this.deps.flows.get(run.flow);
     if (!flow) {
       const error = new UnknownFlowError(run.flow, [...this.deps.flows.keys()]);
-      await this.fail(run, { code: error.code, message: error.message });
+      await this.record(run, { kind: 'failed', error: { code: error.code, message: error.message } });
       return;
     }
     const controller = new AbortController();
-    this.active = { run, controller };
-    this.state = 'executing';
+    const signal = controller.signal;
+    const execution = startExecution(flow, run, steps, {
+      clock: this.deps.clock,
+      events: this.deps.events,
+      signal,
+      fencingToken: this.fencingToken,
+      providers: this.deps.providers,
+      frame,
+      beforeTurn: () => this.checkDemand(),
+      commit: (step) => this.commitStep(run, step, signal),
+    });
+    let abandonNow!: () => void;
+    const settled = this.settle(execution, signal, (abandon) => (abandonNow = abandon));
+    this.active = { run, controller, execution, abandonNow };
+    if (this.state === 'claiming') this.state = 'executing';
     this.deps.events.emit('run:started', { runId: run.id, key: run.key, flow: run.flow, attempt: run.attempts, epoch: this.epoch });
     if (frame) this.deps.events.emit('run:resumed', { runId: run.id, key: run.key, turnSeq: frame.turnSeq });
     let outcome: RunOutcome;
     try {
-      outcome = await executeRun(flow, run, steps, {
-        store: this.deps.store,
-        fence: this.fence,
-        clock: this.deps.clock,
-        events: this.deps.events,
-        signal: controller.signal,
-        providers: this.deps.providers,
-        frame,
-        beforeTurn: () => this.checkDemand(),
-      });
+      outcome = await settled;
     } finally {
       this.active = undefined;
       if (this.state === 'executing') this.state = 'claiming';
@@ -203,87 +310,71 @@ export class KeyRuntime {
     await this.record(run, outcome);
   }
 
-  /** Records how a run ended or was interrupted: the one place a run's fate is written. */
-  private async record(run: RunRecord, outcome: RunOutcome): Promise<void> {
-    const now = this.deps.clock.now();
-    const ids = { runId: run.id, key: run.key };
-    switch (outcome.kind) {
-      case 'completed': {
-        const done = await this.guard(() =>
-          this.deps.store.finishRun({ ...this.fence, runId: run.id, status: 'completed', result: outcome.result, now }),
-        );
-        if (done !== 'lost') this.deps.events.emit('run:completed', { ...ids, result: outcome.result });
-        return;
-      }
-      case 'failed':
-        return this.fail(run, outcome.error);
-      case 'lost':
-        return this.lose();
-      case 'interrupted':
-        return this.recordInterrupted(run, outcome.reason, outcome.at, now);
-    }
+  /**
+   * The outcome of an execution: what the flow returned, or, once the run was interrupted and did
+   * not unwind within the grace (or the kernel's stop deadline passed), an interruption at the
+   * position it had reached. The abandoned flow keeps running in the background; nothing it does
+   * is committed.
+   */
+  private settle(execution: Execution, signal: AbortSignal, expose: (abandon: () => void) => void): Promise<RunOutcome> {
+    return new Promise<RunOutcome>((resolve) => {
+      let timer: { cancel(): void } | undefined;
+      let settled = false;
+      const finish = (outcome: RunOutcome) => {
+        if (settled) return;
+        settled = true;
+        timer?.cancel();
+        signal.removeEventListener('abort', onAbort);
+        resolve(outcome);
+      };
+      const abandon = () => {
+        if (settled) return;
+        const at = execution.position();
+        execution.abandon();
+        this.deps.events.emit('step:abandoned', {
+          runId: this.active?.run.id ?? '',
+          key: this.key,
+          seq: at.seq,
+          name: at.name ?? '(between steps)',
+          reason: 'interrupt-grace',
+        });
+        finish({ kind: 'interrupted', reason: signal.reason ?? new RunInterrupt({ kind: 'stop' }, 'kernel stop deadline passed'), at });
+      };
+      const onAbort = () => {
+        timer = this.deps.clock.setTimer(this.deps.interruptGraceMs, abandon);
+      };
+      expose(abandon);
+      void execution.done.then(finish);
+      if (signal.aborted) onAbort();
+      else signal.addEventListener('abort', onAbort, { once: true });
+    });
   }
 
-  private async recordInterrupted(run: RunRecord, reason: unknown, at: RunPosition, now: number): Promise<void> {
-    if (!(reason instanceof RunInterrupt)) return;
-    const ids = { runId: run.id, key: run.key };
-    switch (interruptEffect(reason.reason)) {
-      case 'nothing':
-        return;
-      case 'requeue': {
-        const done = await this.guard(() => this.deps.store.requeueRun({ ...this.fence, runId: run.id }));
-        if (done !== 'lost') this.deps.events.emit('run:requeued', { ...ids, reason: reason.message });
-        return;
-      }
-      case 'cancel': {
-        const error: RunError = { code: reason.code, message: reason.message };
-        const done = await this.guard(() => this.deps.store.finishRun({ ...this.fence, runId: run.id, status: 'cancelled', error, now }));
-        if (done !== 'lost') this.deps.events.emit('run:cancelled', { ...ids, error });
-        return;
-      }
-      case 'park': {
-        const by = reason.reason.kind === 'preempt' ? reason.reason.by : null;
-        const frame: ParkedFrame = {
-          runId: run.id,
-          key: run.key,
-          epoch: this.epoch,
-          turnSeq: at.seq,
-          attempt: run.attempts,
-          provider: at.turn?.provider ?? null,
-          input: at.turn?.input ?? null,
-          sessionId: at.turn?.sessionId ?? null,
-          parkedBy: by,
-          parkedAt: now,
-        };
-        const done = await this.guard(() => this.deps.store.parkRun({ ...this.fence, frame }));
-        if (done !== 'lost') this.deps.events.emit('run:parked', { ...ids, turnSeq: at.seq, by: by ?? 'unknown' });
-        return;
-      }
-    }
-  }
-
-  private async fail(run: RunRecord, error: RunError): Promise<void> {
-    const done = await this.guard(() =>
-      this.deps.store.finishRun({ ...this.fence, runId: run.id, status: 'failed', error, now: this.deps.clock.now() }),
+  /** The commit of one step, for the run's context: fenced, proven, retried while the store is down. */
+  private async commitStep(run: RunRecord, step: { seq: number; name: string; result: Json }, signal: AbortSignal): Promise<void> {
+    const written = await this.write(
+      'commit step',
+      () => this.deps.store.commitStep({ ...this.fence, runId: run.id, ...step, now: this.deps.clock.now() }),
+      () => !signal.aborted,
     );
-    if (done !== 'lost') this.deps.events.emit('run:failed', { runId: run.id, key: run.key, error });
+    if (written === NOT_WRITTEN)
+      throw signal.aborted ? signal.reason : new RunInterrupt({ kind: 'lost' }, `run ${run.id}: step not committed`);
   }
 
-  /** Runs a fenced store call; a stale epoch turns this runtime into `lost` instead of throwing. */
-  private async guard<T>(call: () => Promise<T>): Promise<T | 'lost'> {
-    try {
-      return await call();
-    } catch (error) {
-      if (error instanceof StaleEpochError) {
-        this.lose();
-        return 'lost';
-      }
-      throw error;
-    }
+  /** Records how a run ended or was interrupted: the one place a run's fate is written. */
+  private record(run: RunRecord, outcome: RunOutcome): Promise<void> {
+    return recordOutcome(run, outcome, {
+      fence: this.fence,
+      store: this.deps.store,
+      clock: this.deps.clock,
+      events: this.deps.events,
+      write: (operation, call) => this.write(operation, call),
+    });
   }
 
   private exit(): void {
-    const rewake = this.wakeRequested && this.state === 'exited';
+    this.kept.release();
+    const rewake = (this.wakeRequested && this.state === 'exited') || this.lostReason === 'lapsed';
     if (this.state !== 'lost') this.state = 'exited';
     this.deps.onExit(this, rewake);
   }

@@ -58,6 +58,7 @@ export function virtualClock(start: Millis = 0): VirtualClock {
 
   const clock: VirtualClock = {
     now: () => now,
+    monotonic: () => now,
     setTimer(ms: number, fn: () => void): TimerHandle {
       const delay = Number.isFinite(ms) && ms > 0 ? ms : 0;
       const timer: Timer = { due: now + delay, order: order++, fn };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { HoldfastError, StaleEpochError } from '../../src/errors.js';
-import type { NewCommand, Store } from '../../src/ports/store.js';
+import type { ClaimNext, NewCommand, Store } from '../../src/ports/store.js';
 
 /**
  * The one behaviour suite every Store implementation must pass. The memory store is the
@@ -24,13 +24,15 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
     return { key, ownerId, epoch: lease.epoch };
   };
 
+  const claim = async (store: Store, request: ClaimNext) => (await store.claimNext(request)).claimed;
+
   describe(`Store conformance: ${name}`, () => {
     it('enqueue is idempotent on the idempotence key, forever', async () => {
       const store = await makeStore();
       const first = await store.enqueue(command({ id: 'r1', idempotencyKey: 'delivery-1' }));
       expect(first.created).toBe(true);
       const fence = await own(store);
-      await store.claimNext({ ...fence, now: 1001 });
+      await claim(store, { ...fence, now: 1001 });
       await store.finishRun({ ...fence, runId: 'r1', status: 'completed', result: 'ok', now: 1002 });
       const again = await store.enqueue(command({ id: 'r2', idempotencyKey: 'delivery-1', input: { other: true } }));
       expect(again.created).toBe(false);
@@ -51,7 +53,7 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
       const fence = await own(store);
       const order: string[] = [];
       for (;;) {
-        const claimed = await store.claimNext({ ...fence, now: 2000 });
+        const claimed = await claim(store, { ...fence, now: 2000 });
         if (!claimed) break;
         order.push(claimed.run.id);
         expect(claimed.run.status).toBe('running');
@@ -67,14 +69,14 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
       await store.enqueue(command({ id: 'a' }));
       await store.enqueue(command({ id: 'b', priority: 'urgent' }));
       const f1 = await own(store, 'repo:a', 'o1', 1000);
-      const first = await store.claimNext({ ...f1, now: 1000 });
+      const first = await claim(store, { ...f1, now: 1000 });
       expect(first?.run.id).toBe('b');
       await store.commitStep({ ...f1, runId: 'b', seq: 0, name: 's0', result: { x: 1 }, now: 1001 });
       // Owner o1 dies; o2 takes over after expiry and must resume b, not start a.
       const lease2 = await store.acquireOwner({ key: 'repo:a', ownerId: 'o2', now: 1000 + 20_000, ttlMs: 10_000, channel: null });
       expect(lease2?.epoch).toBe(f1.epoch + 1);
       const f2 = { key: 'repo:a', ownerId: 'o2', epoch: lease2!.epoch };
-      const again = await store.claimNext({ ...f2, now: 21_000 });
+      const again = await claim(store, { ...f2, now: 21_000 });
       expect(again?.run.id).toBe('b');
       expect(again?.run.attempts).toBe(2);
       expect(again?.steps.map((s) => [s.seq, s.name, s.result])).toEqual([[0, 's0', { x: 1 }]]);
@@ -85,7 +87,7 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
       const store = await makeStore();
       await store.enqueue(command({ id: 'r' }));
       const old = await own(store, 'repo:a', 'o1', 1000);
-      await store.claimNext({ ...old, now: 1000 });
+      await claim(store, { ...old, now: 1000 });
       const taken = await store.acquireOwner({ key: 'repo:a', ownerId: 'o2', now: 50_000, ttlMs: 10_000, channel: null });
       expect(taken?.epoch).toBe(old.epoch + 1);
       await expect(store.commitStep({ ...old, runId: 'r', seq: 0, name: 's', result: 1, now: 50_001 })).rejects.toBeInstanceOf(
@@ -110,16 +112,16 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
       expect(a?.epoch).toBe(1);
       expect(await store.acquireOwner({ key: 'k', ownerId: 'b', now: 50, ttlMs: 100, channel: null })).toBeUndefined();
       const renewedSelf = await store.acquireOwner({ key: 'k', ownerId: 'a', now: 60, ttlMs: 100, channel: 'sock' });
-      expect(renewedSelf).toMatchObject({ epoch: 1, expiresAt: 160, channel: 'sock' });
+      expect(renewedSelf).toMatchObject({ epoch: 2, expiresAt: 160, channel: 'sock' }); // every acquisition bumps the epoch
       expect(
         await store.acquireOwner({ key: 'k', ownerId: 'b', now: 70, ttlMs: 100, channel: null, takeOverFrom: 'someone-else' }),
       ).toBeUndefined();
       const dead = await store.acquireOwner({ key: 'k', ownerId: 'b', now: 70, ttlMs: 100, channel: null, takeOverFrom: 'a' });
-      expect(dead?.epoch).toBe(2);
-      const renewal = await store.renewOwners({ ownerId: 'a', leases: [{ key: 'k', epoch: 1 }], now: 80, ttlMs: 100 });
+      expect(dead?.epoch).toBe(3);
+      const renewal = await store.renewOwners({ ownerId: 'a', leases: [{ key: 'k', epoch: 2 }], now: 80, ttlMs: 100 });
       expect(renewal).toEqual({ renewed: [], lost: ['k'] });
       const c = await store.acquireOwner({ key: 'k', ownerId: 'c', now: 171, ttlMs: 100, channel: null });
-      expect(c?.epoch).toBe(3);
+      expect(c?.epoch).toBe(4);
       await store.close();
     });
 
@@ -129,7 +131,7 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
       await store.enqueue(command({ id: 'p', key: 'k' }));
       expect(await store.releaseOwner({ ...fence, ifIdle: true })).toBe(false);
       expect((await store.getOwner('k'))?.ownerId).toBe('o1');
-      const claimed = await store.claimNext({ ...fence, now: 1 });
+      const claimed = await claim(store, { ...fence, now: 1 });
       await store.finishRun({ ...fence, runId: claimed!.run.id, status: 'completed', now: 2 });
       expect(await store.releaseOwner({ ...fence, ifIdle: true })).toBe(true);
       expect(await store.getOwner('k')).toMatchObject({ ownerId: null, epoch: fence.epoch });
@@ -138,16 +140,30 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
       await store.close();
     });
 
-    it('keysWithWork lists pending keys with their owner, best priority first', async () => {
+    it('keysWithWork lists pending keys with their owner and best priority, in key order, page by page', async () => {
       const store = await makeStore();
       await store.enqueue(command({ id: 'x1', key: 'x' }));
       await store.enqueue(command({ id: 'y1', key: 'y', priority: 'urgent' }));
+      await store.enqueue(command({ id: 'y2', key: 'y', priority: 'background' }));
+      await store.enqueue(command({ id: 'w1', key: 'w', priority: 'background' }));
+      await store.enqueue(command({ id: 'z1', key: 'z' }));
       await own(store, 'x');
-      const work = await store.keysWithWork(10);
+      const work = await store.keysWithWork({ limit: 10 });
       expect(work.map((w) => [w.key, w.topPriority, w.owner?.ownerId ?? null])).toEqual([
-        ['y', 'urgent', null],
+        ['w', 'background', null],
         ['x', 'normal', 'o1'],
+        ['y', 'urgent', null],
+        ['z', 'normal', null],
       ]);
+      const pages: string[][] = [];
+      let after: string | undefined;
+      for (;;) {
+        const page = await store.keysWithWork({ after, limit: 3 });
+        pages.push(page.map((w) => w.key));
+        if (page.length < 3) break;
+        after = page.at(-1)!.key;
+      }
+      expect(pages).toEqual([['w', 'x', 'y'], ['z']]);
       await store.close();
     });
 
@@ -158,9 +174,15 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
       await expect(store.commitStep({ ...fence, runId: 'r', seq: 0, name: 's', result: 1, now: 1 })).rejects.toMatchObject({
         code: 'run_not_running',
       });
-      await store.claimNext({ ...fence, now: 1 });
+      await claim(store, { ...fence, now: 1 });
       await store.commitStep({ ...fence, runId: 'r', seq: 0, name: 's', result: 1, now: 1 });
-      const dup = store.commitStep({ ...fence, runId: 'r', seq: 0, name: 's', result: 2, now: 1 });
+      // The same commit repeated (its reply was lost) gets the journaled record back, unchanged.
+      expect(await store.commitStep({ ...fence, runId: 'r', seq: 0, name: 's', result: 2, now: 9 })).toMatchObject({
+        seq: 0,
+        name: 's',
+        result: 1,
+      });
+      const dup = store.commitStep({ ...fence, runId: 'r', seq: 0, name: 'other', result: 2, now: 1 });
       await expect(dup).rejects.toBeInstanceOf(HoldfastError);
       await expect(dup).rejects.toMatchObject({ code: 'step_already_committed' });
       expect((await store.getSteps('r')).map((s) => s.result)).toEqual([1]);
@@ -176,11 +198,11 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
       const store = await makeStore();
       await store.enqueue(command({ id: 'r' }));
       const fence = await own(store);
-      await store.claimNext({ ...fence, now: 1 });
+      await claim(store, { ...fence, now: 1 });
       await store.commitStep({ ...fence, runId: 'r', seq: 0, name: 's', result: 'kept', now: 1 });
       await store.requeueRun({ ...fence, runId: 'r' });
       expect((await store.getRun('r'))?.status).toBe('queued');
-      const again = await store.claimNext({ ...fence, now: 2 });
+      const again = await claim(store, { ...fence, now: 2 });
       expect(again?.steps.map((s) => s.result)).toEqual(['kept']);
       await store.close();
     });
@@ -191,7 +213,7 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
       await store.enqueue(command({ id: 'worker', priority: 'background' }));
       const fence = await own(store);
       // Claim the background worker by finishing the older normal run first.
-      const first = await store.claimNext({ ...fence, now: 1 });
+      const first = await claim(store, { ...fence, now: 1 });
       expect(first?.run.id).toBe('older-normal');
       await store.requeueRun({ ...fence, runId: 'older-normal' });
       await store.enqueue(command({ id: 'later-normal' }));
@@ -199,10 +221,10 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
       const worker = (await store.listRuns({})).find((r) => r.id === 'worker')!;
       expect(worker.status).toBe('queued');
       await store.finishRun({ ...fence, runId: 'older-normal', status: 'completed', now: 2 }).catch(() => undefined);
-      const claimedWorker = await store.claimNext({ ...fence, now: 3 });
+      const claimedWorker = await claim(store, { ...fence, now: 3 });
       expect(claimedWorker?.run.id).toBe('later-normal');
       await store.finishRun({ ...fence, runId: 'later-normal', status: 'completed', now: 3 });
-      const w = await store.claimNext({ ...fence, now: 4 });
+      const w = await claim(store, { ...fence, now: 4 });
       expect(w?.run.id).toBe('worker');
       await store.commitStep({ ...fence, runId: 'worker', seq: 0, name: 'plan', result: 'p', now: 4 });
       await store.enqueue(command({ id: 'u1', priority: 'urgent', preempt: 'steal' }));
@@ -225,7 +247,7 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
       await store.enqueue(command({ id: 'u2', priority: 'urgent' }));
       const order: string[] = [];
       for (;;) {
-        const c = await store.claimNext({ ...fence, now: 6 });
+        const c = await claim(store, { ...fence, now: 6 });
         if (!c) break;
         order.push(c.run.id);
         if (c.run.id === 'worker') {
@@ -258,35 +280,89 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
         parkedAt: 1,
       };
       await expect(store.parkRun({ ...fence, frame })).rejects.toMatchObject({ code: 'run_not_running' });
-      await store.claimNext({ ...fence, now: 1 });
+      await claim(store, { ...fence, now: 1 });
       await expect(store.parkRun({ ...fence, epoch: fence.epoch + 1, frame })).rejects.toBeInstanceOf(StaleEpochError);
       await store.parkRun({ ...fence, frame });
-      const again = await store.claimNext({ ...fence, now: 2 });
+      const again = await claim(store, { ...fence, now: 2 });
       expect(again?.frame).toEqual(frame);
       await store.finishRun({ ...fence, runId: 'r', status: 'cancelled', error: { code: 'preempted', message: 'dropped' }, now: 3 });
       expect(await store.getRun('r')).toMatchObject({ status: 'cancelled', parked: false });
       await store.close();
     });
 
-    it('cancel requests: recorded unfenced, drop applied by the owner, keep cleared by requeue', async () => {
+    it('cancel requests: recorded unfenced with the operator action, drop applied by the claim, keep cleared by requeue', async () => {
       const store = await makeStore();
       await store.enqueue(command({ id: 'q1' }));
       await store.enqueue(command({ id: 'q2' }));
       await store.enqueue(command({ id: 'done' }));
-      expect(await store.requestCancel({ runId: 'missing', mode: 'abort-drop' })).toBeUndefined();
-      expect((await store.requestCancel({ runId: 'q2', mode: 'abort-drop' }))?.cancelRequested).toBe('abort-drop');
+      expect(await store.requestCancel({ runId: 'missing', mode: 'abort-drop', now: 4 })).toBeUndefined();
+      expect((await store.requestCancel({ runId: 'q2', mode: 'abort-drop', now: 4 }))?.cancelRequested).toBe('abort-drop');
       const fence = await own(store);
-      const dropped = await store.dropCancelled({ ...fence, now: 5 });
-      expect(dropped.map((r) => [r.id, r.status, r.error?.code])).toEqual([['q2', 'cancelled', 'cancelled']]);
-      const c = await store.claimNext({ ...fence, now: 6 });
-      expect(c?.run.id).toBe('q1');
-      expect((await store.requestCancel({ runId: 'q1', mode: 'abort-keep' }))?.cancelRequested).toBe('abort-keep');
+      const first = await store.claimNext({ ...fence, now: 5 });
+      expect(first.dropped.map((r) => [r.id, r.status, r.error?.code, r.finishedAt])).toEqual([['q2', 'cancelled', 'cancelled', 5]]);
+      expect(first.claimed?.run.id).toBe('q1');
+      expect((await store.requestCancel({ runId: 'q1', mode: 'abort-keep', now: 6 }))?.cancelRequested).toBe('abort-keep');
       await store.requeueRun({ ...fence, runId: 'q1' });
       expect(await store.getRun('q1')).toMatchObject({ status: 'queued', cancelRequested: null });
-      const q1 = await store.claimNext({ ...fence, now: 7 });
+      const q1 = await claim(store, { ...fence, now: 7 });
       await store.finishRun({ ...fence, runId: q1!.run.id, status: 'completed', now: 8 });
-      expect((await store.requestCancel({ runId: 'q1', mode: 'abort-drop' }))?.status).toBe('completed');
+      expect((await store.requestCancel({ runId: 'q1', mode: 'abort-drop', now: 9 }))?.status).toBe('completed');
       expect((await store.getRun('q1'))?.cancelRequested).toBeNull();
+      expect(await store.operatorActions('q2')).toEqual([{ runId: 'q2', action: 'cancel', detail: 'abort-drop', at: 4 }]);
+      expect((await store.operatorActions('q1')).map((a) => a.detail)).toEqual(['abort-keep']);
+      await store.close();
+    });
+
+    it('a run asked to be dropped is never claimed, even when the drop and the claim race (one transaction)', async () => {
+      const store = await makeStore();
+      await store.enqueue(command({ id: 'left', key: 'k' }));
+      await store.enqueue(command({ id: 'next', key: 'k' }));
+      const dead = await own(store, 'k', 'dead-owner', 0);
+      await claim(store, { ...dead, now: 1 }); // 'left' is left running by an owner that dies
+      await store.requestCancel({ runId: 'left', mode: 'abort-drop', now: 2 });
+      await store.requestCancel({ runId: 'next', mode: 'abort-drop', now: 2 });
+      const heir = await store.acquireOwner({ key: 'k', ownerId: 'heir', now: 60_000, ttlMs: 10_000, channel: null });
+      const outcome = await store.claimNext({ key: 'k', ownerId: 'heir', epoch: heir!.epoch, now: 60_001 });
+      expect(outcome.claimed).toBeUndefined();
+      expect(outcome.dropped.map((r) => [r.id, r.status])).toEqual([
+        ['left', 'cancelled'],
+        ['next', 'cancelled'],
+      ]);
+      await store.close();
+    });
+
+    it('urgentOnly claims only an urgent run; a pending abort-keep is cleared by the claim', async () => {
+      const store = await makeStore();
+      await store.enqueue(command({ id: 'n', key: 'k' }));
+      const fence = await own(store, 'k');
+      expect((await store.claimNext({ ...fence, now: 1, urgentOnly: true })).claimed).toBeUndefined();
+      await store.enqueue(command({ id: 'u', key: 'k', priority: 'urgent', preempt: 'steal' }));
+      await store.requestCancel({ runId: 'u', mode: 'abort-keep', now: 2 });
+      const urgent = await store.claimNext({ ...fence, now: 3, urgentOnly: true });
+      expect(urgent.claimed?.run).toMatchObject({ id: 'u', status: 'running', cancelRequested: null });
+      await store.close();
+    });
+
+    it('reopen: a failed or cancelled run is queued again with its journal, recorded; others are refused', async () => {
+      const store = await makeStore();
+      await store.enqueue(command({ id: 'f', idempotencyKey: 'delivery-f' }));
+      await store.enqueue(command({ id: 'ok' }));
+      const fence = await own(store);
+      await claim(store, { ...fence, now: 1 });
+      await store.commitStep({ ...fence, runId: 'f', seq: 0, name: 'kept', result: 'k', now: 2 });
+      await store.finishRun({ ...fence, runId: 'f', status: 'failed', error: { code: 'boom', message: 'x' }, now: 3 });
+      expect(await store.reopenRun({ runId: 'missing', now: 4 })).toBeUndefined();
+      const again = await store.reopenRun({ runId: 'f', now: 4 });
+      expect(again).toMatchObject({ id: 'f', status: 'queued', error: undefined, finishedAt: null, attempts: 1 });
+      expect(await store.getRun('f')).toMatchObject({ status: 'queued', error: undefined, finishedAt: null });
+      await expect(store.reopenRun({ runId: 'f', now: 5 })).rejects.toMatchObject({ code: 'run_not_retryable' });
+      const dedup = await store.enqueue(command({ id: 'f2', idempotencyKey: 'delivery-f' }));
+      expect([dedup.created, dedup.run.id]).toEqual([false, 'f']);
+      const resumed = await claim(store, { ...fence, now: 6 });
+      expect([resumed?.run.id, resumed?.run.attempts, resumed?.steps.map((s) => s.name)]).toEqual(['f', 2, ['kept']]);
+      await store.finishRun({ ...fence, runId: 'f', status: 'completed', now: 7 });
+      await expect(store.reopenRun({ runId: 'f', now: 8 })).rejects.toMatchObject({ code: 'run_not_retryable' });
+      expect(await store.operatorActions('f')).toEqual([{ runId: 'f', action: 'retry', detail: 'failed', at: 4 }]);
       await store.close();
     });
 
@@ -295,7 +371,7 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
       const input = { s: 'é\u0000"', n: -1.5e-7, b: false, nil: null, arr: [1, [2, { deep: 'x' }]] };
       await store.enqueue(command({ id: 'j', input }));
       const fence = await own(store);
-      const claimed = await store.claimNext({ ...fence, now: 1 });
+      const claimed = await claim(store, { ...fence, now: 1 });
       expect(claimed?.run.input).toEqual(input);
       await store.commitStep({ ...fence, runId: 'j', seq: 0, name: 'null', result: null, now: 1 });
       await store.finishRun({ ...fence, runId: 'j', status: 'completed', result: null, now: 1 });

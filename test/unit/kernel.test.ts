@@ -61,7 +61,7 @@ describe('kernel', () => {
     expect(second.id).toBe(first.id);
     expect([first.created, second.created]).toEqual([true, false]);
     await first.result();
-    const third = await kernel.submit({ key: 'repo:a', flow: 'counter', input: { n: 5 }, idempotencyKey: 'delivery-9' });
+    const third = await kernel.submit({ key: 'repo:a', flow: 'counter', input: { n: 1 }, idempotencyKey: 'delivery-9' });
     expect(third.id).toBe(first.id);
     expect(await third.result()).toEqual({ a: 2, b: 4 });
     expect(calls).toEqual(['a', 'b']);
@@ -231,7 +231,7 @@ describe('kernel', () => {
     await store.acquireOwner({ key: 'k', ownerId: 'other', now: 100_000, ttlMs: 1_000, channel: null });
     const lost = kernel.once('owner:lost');
     await clock.advance(1_000);
-    expect(await lost).toEqual({ key: 'k', epoch: 1 });
+    expect(await lost).toEqual({ key: 'k', epoch: 1, reason: 'taken-over' });
     expect(await store.getSteps(handle.id)).toEqual([]);
     expect((await store.getRun(handle.id))?.status).toBe('running');
     await kernel.stop();

@@ -13,6 +13,7 @@ describe('public API surface (K9)', () => {
       'DEFAULT_ARBITER_POLICY',
       'DEFAULT_EXPIRY_POLICY',
       'HoldfastError',
+      'IdempotencyConflictError',
       'InvalidInputError',
       'JournalDivergenceError',
       'KernelStateError',
@@ -23,9 +24,13 @@ describe('public API surface (K9)', () => {
       'ProviderFailedError',
       'ProviderNotFoundError',
       'RUN_STATUSES',
+      'RetryableError',
       'RunFailedError',
+      'RunNotFoundError',
       'StaleEpochError',
+      'StepTimeoutError',
       'StoreFormatError',
+      'StoreUnavailableError',
       'TerminalError',
       'UnknownFlowError',
       'UnknownProviderError',
@@ -44,7 +49,7 @@ describe('public API surface (K9)', () => {
       'replay',
       'sqliteStore',
     ]);
-    expect(Object.keys(testing).sort()).toEqual(['fakeProvider', 'memoryStore', 'seededRandom', 'virtualClock']);
+    expect(Object.keys(testing).sort()).toEqual(['fakeProvider', 'memoryStore', 'reorderingStore', 'seededRandom', 'virtualClock']);
   });
 
   it('a flow context has only its documented members, frozen', async () => {
@@ -57,14 +62,16 @@ describe('public API surface (K9)', () => {
     await kernel.start();
     await (await kernel.submit({ key: 'k', flow: 'probe' })).result();
     await kernel.stop();
-    expect(Object.keys(seen!).sort()).toEqual(['attempt', 'key', 'runId', 'signal', 'step', 'turn']);
+    expect(Object.keys(seen!).sort()).toEqual(['attempt', 'fencingToken', 'key', 'runId', 'signal', 'step', 'turn']);
     expect(Object.isFrozen(seen)).toBe(true);
+    expect(Object.isFrozen(seen!.fencingToken)).toBe(true);
+    expect(seen!.fencingToken).toEqual({ key: 'k', epoch: 1 });
     expect((seen as unknown as Record<string, unknown>).env).toBeUndefined();
   });
 
   it('a kernel exposes only the Kernel interface: no store, runtimes or leases', () => {
     const kernel = createKernel({ store: memoryStore(), flows: [], wake: null });
-    expect(Object.keys(kernel).sort()).toEqual(['cancel', 'getRun', 'handle', 'on', 'once', 'ownerId', 'start', 'stop', 'submit']);
+    expect(Object.keys(kernel).sort()).toEqual(['cancel', 'getRun', 'handle', 'on', 'once', 'ownerId', 'retry', 'start', 'stop', 'submit']);
     expect(Object.isFrozen(kernel)).toBe(true);
   });
 });

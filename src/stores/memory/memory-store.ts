@@ -1,16 +1,26 @@
-import { nextInMailbox, priorityRank } from '../../core/mailbox.js';
+import { decideClaim, priorityRank } from '../../core/mailbox.js';
 import { checkFence, decideAcquire } from '../../core/owner-lease.js';
 import { HoldfastError, StaleEpochError } from '../../errors.js';
-import { PRIORITIES, type CancelMode, type OwnerLease, type ParkedFrame, type RunRecord, type StepRecord } from '../../model/index.js';
+import { reopened } from '../../core/reopen.js';
+import {
+  PRIORITIES,
+  type CancelMode,
+  type OperatorAction,
+  type OwnerLease,
+  type ParkedFrame,
+  type RunRecord,
+  type StepRecord,
+} from '../../model/index.js';
 import type { LaneStore } from '../../ports/lane-store.js';
 import type {
   AcquireOwner,
   ClaimNext,
-  ClaimedRun,
   CommitStep,
   EnqueueResult,
   Fence,
   FinishRun,
+  ClaimOutcome,
+  KeyPage,
   KeyWork,
   NewCommand,
   RenewOwners,
@@ -37,6 +47,7 @@ class MemoryStore implements Store {
   private readonly steps = new Map<string, StepRecord[]>();
   private readonly owners = new Map<string, OwnerLease>();
   private readonly frames = new Map<string, ParkedFrame>();
+  private readonly actions: OperatorAction[] = [];
   private seq = 0;
   private closed = false;
 
@@ -87,18 +98,18 @@ class MemoryStore implements Store {
     return structuredClone(this.steps.get(runId) ?? []);
   }
 
-  async keysWithWork(limit: number): Promise<KeyWork[]> {
-    // Per key with pending runs: its best priority rank and its oldest pending seq.
-    const best = new Map<string, { rank: number; seq: number }>();
+  async keysWithWork(page: KeyPage): Promise<KeyWork[]> {
+    // Per key with pending runs: its best priority rank.
+    const best = new Map<string, number>();
     for (const run of this.runs.values()) {
       if (run.status !== 'queued' && run.status !== 'running') continue;
-      const seen = best.get(run.key) ?? { rank: Infinity, seq: Infinity };
-      best.set(run.key, { rank: Math.min(seen.rank, priorityRank(run.priority)), seq: Math.min(seen.seq, run.seq) });
+      if (page.after !== undefined && run.key <= page.after) continue;
+      best.set(run.key, Math.min(best.get(run.key) ?? Infinity, priorityRank(run.priority)));
     }
-    return [...best.entries()]
-      .sort(([, a], [, b]) => a.rank - b.rank || a.seq - b.seq)
-      .slice(0, limit)
-      .map(([key, b]) => ({ key, topPriority: PRIORITIES[b.rank]!, owner: this.owners.get(key) }));
+    return [...best.keys()]
+      .sort()
+      .slice(0, page.limit)
+      .map((key) => ({ key, topPriority: PRIORITIES[best.get(key)!]!, owner: this.owners.get(key) }));
   }
 
   async acquireOwner(request: AcquireOwner): Promise<OwnerLease | undefined> {
@@ -136,33 +147,33 @@ class MemoryStore implements Store {
     return this.owners.get(key);
   }
 
-  async claimNext(request: ClaimNext): Promise<ClaimedRun | undefined> {
+  async claimNext(request: ClaimNext): Promise<ClaimOutcome> {
     this.fence(request);
-    const next = nextInMailbox([...this.runs.values()].filter((r) => r.key === request.key));
-    if (!next) return undefined;
-    const run: RunRecord = {
-      ...next,
-      status: 'running',
-      attempts: next.attempts + 1,
-      epoch: request.epoch,
-      startedAt: next.startedAt ?? request.now,
-    };
-    this.runs.set(run.id, run);
-    const frame = this.frames.get(run.id);
-    return { run: structuredClone(run), steps: structuredClone(this.steps.get(run.id) ?? []), frame: frame && structuredClone(frame) };
-  }
-
-  async dropCancelled(request: Fence & { now: number }): Promise<RunRecord[]> {
-    this.fence(request);
-    const dropped: RunRecord[] = [];
-    for (const run of [...this.runs.values()].sort((a, b) => a.seq - b.seq)) {
-      if (run.key !== request.key || run.status !== 'queued' || run.cancelRequested !== 'abort-drop') continue;
+    const { drop, claim } = decideClaim(
+      [...this.runs.values()].filter((r) => r.key === request.key),
+      { urgentOnly: request.urgentOnly ?? false },
+    );
+    const dropped = drop.map((run) => {
       const done: RunRecord = { ...run, status: 'cancelled', error: OPERATOR_CANCEL, finishedAt: request.now, parked: false };
       this.runs.set(run.id, done);
       this.frames.delete(run.id);
-      dropped.push(structuredClone(done));
-    }
-    return dropped;
+      return structuredClone(done);
+    });
+    if (!claim) return { claimed: undefined, dropped };
+    const run: RunRecord = {
+      ...claim,
+      status: 'running',
+      attempts: claim.attempts + 1,
+      epoch: request.epoch,
+      cancelRequested: null,
+      startedAt: claim.startedAt ?? request.now,
+    };
+    this.runs.set(run.id, run);
+    const frame = this.frames.get(run.id);
+    return {
+      claimed: { run: structuredClone(run), steps: structuredClone(this.steps.get(run.id) ?? []), frame: frame && structuredClone(frame) },
+      dropped,
+    };
   }
 
   async parkRun(request: Fence & { frame: ParkedFrame }): Promise<void> {
@@ -181,12 +192,29 @@ class MemoryStore implements Store {
     return urgent && structuredClone(urgent);
   }
 
-  async requestCancel(request: { runId: string; mode: CancelMode }): Promise<RunRecord | undefined> {
+  async requestCancel(request: { runId: string; mode: CancelMode; now: number }): Promise<RunRecord | undefined> {
     this.open();
     const run = this.runs.get(request.runId);
     if (!run) return undefined;
-    if (run.status === 'queued' || run.status === 'running') this.runs.set(run.id, { ...run, cancelRequested: request.mode });
+    if (run.status === 'queued' || run.status === 'running') {
+      this.runs.set(run.id, { ...run, cancelRequested: request.mode });
+      this.actions.push({ runId: run.id, action: 'cancel', detail: request.mode, at: request.now });
+    }
     return structuredClone(this.runs.get(run.id));
+  }
+
+  async reopenRun(request: { runId: string; now: number }): Promise<RunRecord | undefined> {
+    this.open();
+    const run = this.runs.get(request.runId);
+    if (!run) return undefined;
+    const next = reopened(run);
+    this.runs.set(run.id, next);
+    this.actions.push({ runId: run.id, action: 'retry', detail: run.status, at: request.now });
+    return structuredClone(next);
+  }
+
+  async operatorActions(runId: string): Promise<OperatorAction[]> {
+    return structuredClone(this.actions.filter((a) => a.runId === runId));
   }
 
   async commitStep(request: CommitStep): Promise<StepRecord> {
@@ -195,9 +223,9 @@ class MemoryStore implements Store {
     if (run.status !== 'running')
       throw new HoldfastError('run_not_running', `run ${run.id} is ${run.status}, not running; its steps cannot be committed`);
     const journal = this.steps.get(run.id) ?? [];
-    if (journal.some((s) => s.seq === request.seq)) {
-      throw new HoldfastError('step_already_committed', `step #${request.seq} of run ${run.id} is already committed`);
-    }
+    const journaled = journal.find((s) => s.seq === request.seq);
+    if (journaled?.name === request.name) return structuredClone(journaled);
+    if (journaled) throw new HoldfastError('step_already_committed', `step #${request.seq} of run ${run.id} is already committed`);
     const step: StepRecord = {
       runId: run.id,
       seq: request.seq,

@@ -6,19 +6,21 @@ import { LaneJournalCorruptError, LaneJournalNotEmptyError } from '../../errors.
 import type { LaneJournalRead, LaneRecord, LaneState, LiveLease } from '../../model/lane.js';
 import type { LaneCommitted, LaneCompacted, LaneDecide, LaneStore, LaneView } from '../../ports/lane-store.js';
 import type { WriteBatcher } from './write-batcher.js';
+import { classified } from './sqlite-errors.js';
 import { journalParams, leaseOfRow, leaseParams, rawRecordOfRow, type JournalRow, type LeaseRow } from './lane-rows.js';
 
 /**
- * The SQLite lane store. Every write runs in a `BEGIN IMMEDIATE` transaction: it takes the
- * database's write lock before reading, so the read -> decide -> append of concurrent processes
- * serialize (a waiting writer blocks up to the busy timeout). The appended records are applied to
- * `lane_leases` / `lane_generations` in the same transaction, with the same effects `replay` uses.
+ * The SQLite lane store. Every write runs in a `BEGIN IMMEDIATE` transaction of the store's write
+ * batcher: it takes the database's write lock before reading, so the read -> decide -> append of
+ * concurrent processes serialize (a writer that finds the lock taken retries from a timer, never
+ * blocking the event loop). The appended records are applied to `lane_leases` /
+ * `lane_generations` in the same transaction, with the same effects `replay` uses.
  *
- * With a `batcher`, `transact` calls made in the same turn of the event loop share one such
- * transaction (one sync), each in its own SAVEPOINT and deciding on the view left by the ones
- * before it; each promise resolves only after the COMMIT. Compaction and import always run alone.
+ * `transact` calls made in the same turn of the event loop share one such transaction (one sync),
+ * each in its own SAVEPOINT and deciding on the view left by the ones before it; each promise
+ * resolves only after the COMMIT. Compaction and import run in a transaction of their own.
  */
-export function sqliteLaneStore(db: Database.Database, where = 'sqlite', batcher?: WriteBatcher): LaneStore {
+export function sqliteLaneStore(db: Database.Database, where: string, batcher: WriteBatcher): LaneStore {
   const q = {
     leases: db.prepare('SELECT * FROM lane_leases ORDER BY id'),
     generation: db.prepare('SELECT generation FROM lane_generations WHERE lane = ?').pluck(),
@@ -103,15 +105,13 @@ export function sqliteLaneStore(db: Database.Database, where = 'sqlite', batcher
     }
     return { value: decision.value, appended };
   };
-  const transactAlone = db.transaction(transactBody);
-
   const readState = db.transaction((): LaneState => ({
     leases: (q.leases.all() as LeaseRow[]).map(leaseOfRow),
     generations: Object.fromEntries((q.generations.all() as { lane: string; generation: number }[]).map((g) => [g.lane, g.generation])),
     lastSeq: q.lastSeq.get() as number,
   }));
 
-  const compactTx = db.transaction((): LaneCompacted => {
+  const compactBody = (): LaneCompacted => {
     const rows = q.allRecords.all() as JournalRow[];
     const { records } = readRows(rows);
     const watermark = rows.at(-1)?.seq ?? 0;
@@ -121,9 +121,9 @@ export function sqliteLaneStore(db: Database.Database, where = 'sqlite', batcher
     q.deleteRecords.run();
     append(checkpoint);
     return { recordsBefore: rows.length, recordsAfter: 1, watermark };
-  });
+  };
 
-  const importTx = db.transaction((records: readonly LaneRecord[]): { imported: number } => {
+  const importBody = (records: readonly LaneRecord[]): { imported: number } => {
     const existing = q.count.get() as number;
     if (existing > 0) throw new LaneJournalNotEmptyError(where, existing);
     const checked = records.map(checkedRecord);
@@ -131,27 +131,29 @@ export function sqliteLaneStore(db: Database.Database, where = 'sqlite', batcher
     const state = replay(checked);
     apply({ kind: 'reset', snapshot: state });
     return { imported: checked.length };
-  });
+  };
 
   return {
     async transact<T>(decide: LaneDecide<T>): Promise<LaneCommitted<T>> {
-      if (batcher !== undefined) return batcher.write(() => transactBody(decide));
-      return transactAlone.immediate(decide) as LaneCommitted<T>;
+      return batcher.write(() => transactBody(decide));
     },
     async state(): Promise<LaneState> {
-      return readState();
+      return classified(where, readState);
     },
     async journal(options?: { sinceAt?: number }): Promise<LaneJournalRead> {
-      const rows = (options?.sinceAt === undefined ? q.allRecords.all() : q.recordsSince.all(options.sinceAt)) as JournalRow[];
+      const rows = classified(
+        where,
+        () => (options?.sinceAt === undefined ? q.allRecords.all() : q.recordsSince.all(options.sinceAt)) as JournalRow[],
+      );
       const read = readRows(rows);
       const since = options?.sinceAt;
       return since === undefined ? read : { records: read.records.filter((r) => r.at >= since), torn: read.torn };
     },
     async compact(): Promise<LaneCompacted> {
-      return compactTx.immediate();
+      return batcher.write(compactBody, { alone: true });
     },
     async importJournal(records: readonly LaneRecord[]): Promise<{ imported: number }> {
-      return importTx.immediate(records);
+      return batcher.write(() => importBody(records), { alone: true });
     },
   };
 }

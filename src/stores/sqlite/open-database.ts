@@ -31,15 +31,24 @@ export function loadMigrations(): Migration[] {
 }
 
 /**
+ * How long one statement may block the event loop waiting for another process's lock. Longer
+ * waits are taken asynchronously by the write batcher, from a timer.
+ */
+export const BUSY_WAIT_MS = 2;
+
+/**
  * Opens (creating if needed) a holdfast SQLite database: WAL, the requested `synchronous` level,
- * a busy timeout, and every pending migration applied in its own transaction.
+ * and every pending migration applied in its own transaction. Opening waits up to
+ * `openBusyTimeoutMs` for other processes (several may open and migrate one file at once); after
+ * that the connection's busy timeout is `BUSY_WAIT_MS`, so no statement blocks the event loop for
+ * long.
  *
  * Refuses, without writing anything, a file that is not SQLite, a SQLite database that belongs to
  * something else, and a holdfast database whose schema is newer than this version knows.
  */
-export function openDatabase(path: string, sync: SyncLevel, busyTimeoutMs: number): Database.Database {
+export function openDatabase(path: string, sync: SyncLevel, openBusyTimeoutMs: number): Database.Database {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-  const db = new Database(path, { timeout: busyTimeoutMs });
+  const db = new Database(path, { timeout: openBusyTimeoutMs });
   try {
     const migrations = loadMigrations();
     checkIdentity(db, path, migrations);
@@ -47,6 +56,7 @@ export function openDatabase(path: string, sync: SyncLevel, busyTimeoutMs: numbe
     db.pragma(`synchronous = ${sync}`);
     db.pragma('foreign_keys = ON');
     applyMigrations(db, migrations);
+    db.pragma(`busy_timeout = ${BUSY_WAIT_MS}`);
     return db;
   } catch (error) {
     db.close();

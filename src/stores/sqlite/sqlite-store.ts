@@ -2,16 +2,28 @@ import { dirname, resolve } from 'node:path';
 import type Database from 'better-sqlite3';
 import { checkFence, decideAcquire } from '../../core/owner-lease.js';
 import { priorityRank } from '../../core/mailbox.js';
+import { reopened } from '../../core/reopen.js';
 import { HoldfastError, StaleEpochError } from '../../errors.js';
-import { PRIORITIES, type CancelMode, type OwnerLease, type ParkedFrame, type RunRecord, type StepRecord } from '../../model/index.js';
+import {
+  PRIORITIES,
+  type CancelMode,
+  type OperatorAction,
+  type OwnerLease,
+  type ParkedFrame,
+  type RunRecord,
+  type StepRecord,
+} from '../../model/index.js';
+import type { LaneStore } from '../../ports/lane-store.js';
+import type { LeaseKeeper, LeaseKeeperOptions } from '../../ports/lease-keeper.js';
 import type {
   AcquireOwner,
   ClaimNext,
-  ClaimedRun,
+  ClaimOutcome,
   CommitStep,
   EnqueueResult,
   Fence,
   FinishRun,
+  KeyPage,
   KeyWork,
   NewCommand,
   RenewOwners,
@@ -19,10 +31,15 @@ import type {
   Store,
 } from '../../ports/store.js';
 import { OPERATOR_CANCEL } from '../../ports/store.js';
-import type { LaneStore } from '../../ports/lane-store.js';
-import { openDatabase, type SyncLevel } from './open-database.js';
-import { fromFrame, toFrame, toOwner, toRun, toStep, type FrameRow, type OwnerRow, type RunRow, type StepRow } from './rows.js';
+import { startLeaseKeeperThread } from '../../platform/lease-keeper-thread.js';
+import { siblingModule } from '../../platform/shipped-file.js';
+import { systemClock } from '../../platform/system-clock.js';
 import { sqliteLaneStore } from './lane-store.js';
+import { openDatabase, type SyncLevel } from './open-database.js';
+import type { SqliteRenewerOptions } from './owner-renewer.js';
+import { fromFrame, toFrame, toOwner, toRun, toStep, type FrameRow, type OwnerRow, type RunRow, type StepRow } from './rows.js';
+import { prepareRunStatements, type RunStatements } from './run-statements.js';
+import { classified } from './sqlite-errors.js';
 import { WriteBatcher } from './write-batcher.js';
 
 export interface SqliteStoreOptions {
@@ -34,17 +51,23 @@ export interface SqliteStoreOptions {
    * ones may be lost on power loss or an OS crash; several times faster on slow disks.
    */
   readonly synchronous?: SyncLevel;
-  /** How long a writer waits for another process's write lock before failing (default 5000 ms). */
+  /**
+   * How long a write keeps retrying, asynchronously, while another process holds the write lock,
+   * before it fails with `StoreUnavailableError('locked')` (default 5000 ms). The event loop never
+   * waits for the lock itself for more than a couple of milliseconds.
+   */
   readonly busyTimeoutMs?: number;
 }
 
 /**
  * The embedded default store: one SQLite file in WAL mode, every write in a `BEGIN IMMEDIATE`
- * transaction, writes from concurrent key runtimes group-committed (see WriteBatcher).
+ * transaction, writes from concurrent key runtimes group-committed (see WriteBatcher), and lease
+ * renewal and WAL checkpoints on a thread of their own while a kernel runs (`openLeaseKeeper`).
  */
 export function sqliteStore(options: SqliteStoreOptions): Store {
-  const db = openDatabase(options.path, options.synchronous ?? 'FULL', options.busyTimeoutMs ?? 5000);
-  return new SqliteStore(db, options.path);
+  const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
+  const db = openDatabase(options.path, options.synchronous ?? 'FULL', busyTimeoutMs);
+  return new SqliteStore(db, options.path, busyTimeoutMs);
 }
 
 class SqliteStore implements Store {
@@ -52,80 +75,32 @@ class SqliteStore implements Store {
   readonly localDirectory: string | undefined;
   readonly lanes: LaneStore;
   private readonly batcher: WriteBatcher;
-  private readonly q;
+  private readonly q: RunStatements;
+  private readonly keepers = new Set<LeaseKeeper>();
 
   constructor(
     private readonly db: Database.Database,
-    path: string,
+    private readonly path: string,
+    busyTimeoutMs: number,
   ) {
     this.description = `sqlite:${path}`;
     this.localDirectory = path === ':memory:' ? undefined : dirname(resolve(path));
-    this.batcher = new WriteBatcher(db);
+    this.batcher = new WriteBatcher(db, { where: this.description, busyBudgetMs: busyTimeoutMs, clock: systemClock });
     this.lanes = sqliteLaneStore(db, this.description, this.batcher);
-    this.q = {
-      insertRun: db.prepare(`INSERT INTO runs (id, key, flow, input, idempotency_key, priority, priority_rank, preempt, status, created_at)
-        VALUES (@id, @key, @flow, @input, @idempotencyKey, @priority, @rank, @preempt, 'queued', @now)`),
-      runById: db.prepare('SELECT * FROM runs WHERE id = ?'),
-      runByIdem: db.prepare('SELECT * FROM runs WHERE idempotency_key = ?'),
-      stepsOf: db.prepare(
-        'SELECT r.id AS run_id, s.seq, s.name, s.result, s.epoch, s.committed_at FROM steps s JOIN runs r ON r.seq = s.run_seq WHERE r.id = ? ORDER BY s.seq',
-      ),
-      owner: db.prepare('SELECT * FROM owners WHERE key = ?'),
-      upsertOwner:
-        db.prepare(`INSERT INTO owners (key, owner_id, epoch, expires_at, channel) VALUES (@key, @ownerId, @epoch, @expiresAt, @channel)
-        ON CONFLICT (key) DO UPDATE SET owner_id = excluded.owner_id, epoch = excluded.epoch, expires_at = excluded.expires_at, channel = excluded.channel`),
-      renew: db.prepare('UPDATE owners SET expires_at = ? WHERE key = ? AND owner_id = ? AND epoch = ?'),
-      release: db.prepare('UPDATE owners SET owner_id = NULL, expires_at = 0, channel = NULL WHERE key = ? AND owner_id = ? AND epoch = ?'),
-      // INDEXED BY: the partial index holds only pending runs, so a claim never sorts a key's history.
-      nextRun: db.prepare(`SELECT * FROM runs INDEXED BY runs_pending_by_key WHERE key = ? AND status IN ('queued', 'running')
-        ORDER BY (status = 'running') DESC, (priority_rank = 0) DESC, parked DESC, priority_rank, seq LIMIT 1`),
-      frameOf: db.prepare('SELECT * FROM parked_frames WHERE run_id = ?'),
-      insertFrame:
-        db.prepare(`INSERT OR REPLACE INTO parked_frames (run_id, key, epoch, turn_seq, attempt, provider, input, session_id, parked_by, parked_at)
-        VALUES (@run_id, @key, @epoch, @turn_seq, @attempt, @provider, @input, @session_id, @parked_by, @parked_at)`),
-      park: db.prepare("UPDATE runs SET status = 'queued', parked = 1 WHERE id = ? AND key = ? AND status = 'running'"),
-      deleteFrame: db.prepare('DELETE FROM parked_frames WHERE run_id = ?'),
-      clearFrameAt: db.prepare('DELETE FROM parked_frames WHERE run_id = ? AND turn_seq <= ?'),
-      unpark: db.prepare('UPDATE runs SET parked = 0 WHERE id = ?'),
-      peekUrgent: db.prepare(`SELECT * FROM runs INDEXED BY runs_pending_by_key
-        WHERE key = ? AND status IN ('queued', 'running') AND status = 'queued' AND priority_rank = 0 ORDER BY seq LIMIT 1`),
-      requestCancel: db.prepare("UPDATE runs SET cancel_mode = ? WHERE id = ? AND status IN ('queued', 'running')"),
-      droppable: db.prepare(`SELECT id FROM runs INDEXED BY runs_pending_by_key
-        WHERE key = ? AND status IN ('queued', 'running') AND status = 'queued' AND cancel_mode = 'abort-drop'`),
-      pendingOfKey: db.prepare(
-        "SELECT 1 FROM runs INDEXED BY runs_pending_by_key WHERE key = ? AND status IN ('queued', 'running') LIMIT 1",
-      ),
-      startRun: db.prepare(
-        "UPDATE runs SET status = 'running', attempts = attempts + 1, epoch = ?, started_at = coalesce(started_at, ?) WHERE id = ?",
-      ),
-      // Inserts only for a running run of the fenced key: the common path costs one statement.
-      insertStep: db.prepare(`INSERT INTO steps (run_seq, seq, name, result, epoch, committed_at)
-        SELECT seq, @seq, @name, @result, @epoch, @now FROM runs WHERE id = @runId AND key = @key AND status = 'running'`),
-      finish:
-        db.prepare(`UPDATE runs SET status = @status, result = @result, error_code = @code, error_message = @message, finished_at = @now
-        WHERE id = @id AND key = @key AND status IN ('queued', 'running')`),
-      requeue: db.prepare("UPDATE runs SET status = 'queued', cancel_mode = NULL WHERE id = ? AND key = ? AND status = 'running'"),
-      keysWithWork: db.prepare(`SELECT r.key AS key, min(r.priority_rank) AS rank, o.owner_id, o.epoch, o.expires_at, o.channel
-        FROM runs r INDEXED BY runs_pending_by_key LEFT JOIN owners o ON o.key = r.key WHERE r.status IN ('queued', 'running')
-        GROUP BY r.key ORDER BY rank, min(r.seq) LIMIT ?`),
-    };
+    this.q = prepareRunStatements(db);
   }
 
   enqueue(command: NewCommand): Promise<EnqueueResult> {
     return this.batcher.write(() => {
       const existing = this.q.runByIdem.get(command.idempotencyKey) as RunRow | undefined;
       if (existing) return { run: toRun(existing), created: false };
-      this.q.insertRun.run({
-        ...command,
-        input: JSON.stringify(command.input),
-        rank: priorityRank(command.priority),
-      });
+      this.q.insertRun.run({ ...command, input: JSON.stringify(command.input), rank: priorityRank(command.priority) });
       return { run: toRun(this.q.runById.get(command.id) as RunRow), created: true };
     });
   }
 
   async getRun(id: string): Promise<RunRecord | undefined> {
-    const row = this.q.runById.get(id) as RunRow | undefined;
+    const row = this.read(() => this.q.runById.get(id) as RunRow | undefined);
     return row && toRun(row);
   }
 
@@ -141,14 +116,14 @@ class SqliteStore implements Store {
       params.push(...query.status);
     }
     const sql = `SELECT * FROM runs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq LIMIT ?`;
-    return (this.db.prepare(sql).all(...params, query.limit ?? 1000) as RunRow[]).map(toRun);
+    return this.read(() => this.db.prepare(sql).all(...params, query.limit ?? 1000) as RunRow[]).map(toRun);
   }
 
   async getSteps(runId: string): Promise<StepRecord[]> {
-    return (this.q.stepsOf.all(runId) as StepRow[]).map(toStep);
+    return this.read(() => this.q.stepsOf.all(runId) as StepRow[]).map(toStep);
   }
 
-  async keysWithWork(limit: number): Promise<KeyWork[]> {
+  async keysWithWork(page: KeyPage): Promise<KeyWork[]> {
     type Row = {
       key: string;
       rank: number;
@@ -157,7 +132,8 @@ class SqliteStore implements Store {
       expires_at: number | null;
       channel: string | null;
     };
-    return (this.q.keysWithWork.all(limit) as Row[]).map((r) => ({
+    const rows = this.read(() => this.q.keysWithWork.all(page.after ?? '', page.limit) as Row[]);
+    return rows.map((r) => ({
       key: r.key,
       topPriority: PRIORITIES[r.rank] ?? 'normal',
       owner:
@@ -195,38 +171,26 @@ class SqliteStore implements Store {
   }
 
   async getOwner(key: string): Promise<OwnerLease | undefined> {
-    return this.ownerRow(key);
+    return this.read(() => this.ownerRow(key));
   }
 
-  claimNext(request: ClaimNext): Promise<ClaimedRun | undefined> {
+  claimNext(request: ClaimNext): Promise<ClaimOutcome> {
     return this.batcher.write(() => {
       this.fence(request);
-      const row = this.q.nextRun.get(request.key) as RunRow | undefined;
-      if (!row) return undefined;
-      this.q.startRun.run(request.epoch, request.now, row.id);
-      const run = toRun(this.q.runById.get(row.id) as RunRow);
-      const frame = this.q.frameOf.get(row.id) as FrameRow | undefined;
-      return { run, steps: (this.q.stepsOf.all(row.id) as StepRow[]).map(toStep), frame: frame && toFrame(frame) };
-    });
-  }
-
-  dropCancelled(request: Fence & { now: number }): Promise<RunRecord[]> {
-    return this.batcher.write(() => {
-      this.fence(request);
-      const ids = (this.q.droppable.all(request.key) as { id: string }[]).map((r) => r.id);
-      return ids.map((id) => {
-        this.q.finish.run({
-          id,
-          key: request.key,
-          status: 'cancelled',
-          result: null,
-          code: OPERATOR_CANCEL.code,
-          message: OPERATOR_CANCEL.message,
-          now: request.now,
-        });
+      const dropped = (this.q.droppable.all(request.key) as { id: string }[]).map(({ id }) => {
+        const { code, message } = OPERATOR_CANCEL;
+        this.q.finish.run({ id, key: request.key, status: 'cancelled', result: null, code, message, now: request.now });
         this.q.deleteFrame.run(id);
+        this.q.unpark.run(id);
         return toRun(this.q.runById.get(id) as RunRow);
       });
+      const next = (request.urgentOnly ? this.q.nextUrgentRun : this.q.nextRun).get(request.key) as RunRow | undefined;
+      if (!next) return { claimed: undefined, dropped };
+      this.q.startRun.run(request.epoch, request.now, next.id);
+      const run = toRun(this.q.runById.get(next.id) as RunRow);
+      const frame = this.q.frameOf.get(next.id) as FrameRow | undefined;
+      const steps = (this.q.stepsOf.all(next.id) as StepRow[]).map(toStep);
+      return { claimed: { run, steps, frame: frame && toFrame(frame) }, dropped };
     });
   }
 
@@ -239,16 +203,40 @@ class SqliteStore implements Store {
   }
 
   async peekUrgent(key: string): Promise<RunRecord | undefined> {
-    const row = this.q.peekUrgent.get(key) as RunRow | undefined;
+    const row = this.read(() => this.q.peekUrgent.get(key) as RunRow | undefined);
     return row && toRun(row);
   }
 
-  requestCancel(request: { runId: string; mode: CancelMode }): Promise<RunRecord | undefined> {
+  requestCancel(request: { runId: string; mode: CancelMode; now: number }): Promise<RunRecord | undefined> {
     return this.batcher.write(() => {
-      this.q.requestCancel.run(request.mode, request.runId);
+      if (this.q.requestCancel.run(request.mode, request.runId).changes > 0) {
+        this.q.insertAction.run(request.runId, 'cancel', request.mode, request.now);
+      }
       const row = this.q.runById.get(request.runId) as RunRow | undefined;
       return row && toRun(row);
     });
+  }
+
+  reopenRun(request: { runId: string; now: number }): Promise<RunRecord | undefined> {
+    return this.batcher.write(() => {
+      const row = this.q.runById.get(request.runId) as RunRow | undefined;
+      if (!row) return undefined;
+      const before = toRun(row);
+      const after = reopened(before);
+      this.q.reopen.run(request.runId);
+      this.q.insertAction.run(request.runId, 'retry', before.status, request.now);
+      return after;
+    });
+  }
+
+  async operatorActions(runId: string): Promise<OperatorAction[]> {
+    type Row = { run_id: string; action: OperatorAction['action']; detail: string; at: number };
+    return this.read(() => this.q.actionsOf.all(runId) as Row[]).map((r) => ({
+      runId: r.run_id,
+      action: r.action,
+      detail: r.detail,
+      at: r.at,
+    }));
   }
 
   commitStep(request: CommitStep): Promise<StepRecord> {
@@ -257,20 +245,14 @@ class SqliteStore implements Store {
       this.fence(request);
       let inserted: number;
       try {
-        inserted = this.q.insertStep.run({
-          runId: request.runId,
-          seq: request.seq,
-          name: request.name,
-          result,
-          epoch: request.epoch,
-          now: request.now,
-          key: request.key,
-        }).changes;
+        const { runId, seq, name, epoch, now, key } = request;
+        inserted = this.q.insertStep.run({ runId, seq, name, result, epoch, now, key }).changes;
       } catch (error) {
-        if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
-          throw new HoldfastError('step_already_committed', `step #${request.seq} of run ${request.runId} is already committed`);
-        }
-        throw error;
+        if ((error as { code?: string }).code !== 'SQLITE_CONSTRAINT_PRIMARYKEY') throw error;
+        // The same commit repeated after its reply was lost is answered with what is journaled.
+        const journaled = this.q.stepAt.get(request.runId, request.seq) as StepRow | undefined;
+        if (journaled?.name === request.name) return toStep(journaled);
+        throw new HoldfastError('step_already_committed', `step #${request.seq} of run ${request.runId} is already committed`);
       }
       if (inserted === 0) this.assertRunOfKey(request.runId, request.key, 'running');
       if (this.q.clearFrameAt.run(request.runId, request.seq).changes > 0) this.q.unpark.run(request.runId);
@@ -312,9 +294,39 @@ class SqliteStore implements Store {
     });
   }
 
+  /**
+   * Renewal and WAL checkpoints move to a thread with its own connection for as long as the
+   * keeper is open; this connection stops checkpointing on its own meanwhile, so no commit on the
+   * event loop pays for a checkpoint.
+   */
+  async openLeaseKeeper(options: LeaseKeeperOptions): Promise<LeaseKeeper> {
+    if (this.path === ':memory:')
+      throw new HoldfastError('keeper_unsupported', 'an in-memory SQLite database cannot be shared with a thread');
+    const renewer: SqliteRenewerOptions = { path: resolve(this.path) };
+    const keeper = await startLeaseKeeperThread({ module: siblingModule(import.meta.url, 'owner-renewer'), options: renewer }, options);
+    this.db.pragma('wal_autocheckpoint = 0');
+    const kept: LeaseKeeper = {
+      now: () => keeper.now(),
+      keep: (lease, acquiredAt) => keeper.keep(lease, acquiredAt),
+      heartbeat: () => keeper.heartbeat(),
+      close: async () => {
+        if (!this.keepers.delete(kept)) return;
+        await keeper.close();
+        if (this.keepers.size === 0 && this.db.open) this.db.pragma('wal_autocheckpoint = 1000');
+      },
+    };
+    this.keepers.add(kept);
+    return kept;
+  }
+
   async close(): Promise<void> {
+    await Promise.all([...this.keepers].map((k) => k.close()));
     this.batcher.close();
     this.db.close();
+  }
+
+  private read<T>(query: () => T): T {
+    return classified(this.description, query);
   }
 
   private ownerRow(key: string): OwnerLease | undefined {

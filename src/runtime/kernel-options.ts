@@ -1,0 +1,98 @@
+import { InvalidInputError } from '../errors.js';
+import type { Clock, Random } from '../ports/clock.js';
+import type { Logger } from '../ports/logger.js';
+import type { Provider } from '../ports/provider.js';
+import type { Store } from '../ports/store.js';
+import type { WakeTransport } from '../ports/wake.js';
+import type { Flow } from './flow.js';
+
+export interface KernelOptions {
+  readonly store: Store;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- flows of any input/output types
+  readonly flows: readonly Flow<any, unknown>[];
+  /** Providers that flows reach with `ctx.turn(name, ...)`. */
+  readonly providers?: Readonly<Record<string, Provider>>;
+  readonly clock?: Clock;
+  readonly random?: Random;
+  readonly logger?: Logger;
+  /** How many keys may execute a run at the same time (default 16). */
+  readonly concurrency?: number;
+  /**
+   * Execution slots kept for urgent runs on top of `concurrency` (default: as many as
+   * `concurrency`): an urgent command never waits for normal or background runs of other keys
+   * to end (K5).
+   */
+  readonly urgentConcurrency?: number;
+  /**
+   * Owner lease length (default 15 000 ms). Leases are renewed every fifth of it, from a thread of
+   * their own when the store offers one (SQLite), and a runtime stops acting on a key once it
+   * cannot prove its lease live for another fifth of it (the safety margin).
+   */
+  readonly ownerTtlMs?: number;
+  /**
+   * How long the event loop may stay silent (a step that blocks it, a paused process) before the
+   * kernel counts as hung: its lease renewal stops so another kernel can take its keys over once
+   * the leases expire (default 60 000 ms). A loop that is merely slow, below this, keeps its keys.
+   */
+  readonly hungAfterMs?: number;
+  /**
+   * How long an interrupted run (preemption, cancel, stop, lost lease) may take to unwind before
+   * the runtime abandons it, records its fate and moves on to the key's next run (default
+   * 5 000 ms). An abandoned function may still be running in this process; nothing it does is
+   * committed.
+   */
+  readonly interruptGraceMs?: number;
+  /**
+   * Safety-net scan for work this kernel was not told about (default 2 000 ms). Submits and
+   * preemption reach an owner through `wake`, not through this poll.
+   */
+  readonly pollIntervalMs?: number;
+  /**
+   * How other processes wake this kernel and how it wakes them (K2). Default: unix sockets in the
+   * store's `localDirectory` when it has one (SQLite), none otherwise. `null` turns it off.
+   */
+  readonly wake?: WakeTransport | null;
+  /** Host identity and liveness probe, for taking over keys of dead local owners at once. */
+  readonly host?: { readonly name: string; readonly pid: number; readonly isAlive: (pid: number) => boolean };
+}
+
+/** The timing of a kernel, resolved from its options. */
+export interface KernelTiming {
+  readonly concurrency: number;
+  readonly urgentConcurrency: number;
+  readonly ttlMs: number;
+  readonly renewEveryMs: number;
+  readonly marginMs: number;
+  readonly hungAfterMs: number;
+  readonly interruptGraceMs: number;
+  readonly pollMs: number;
+  /** How often the kernel beats its heartbeat and checks its runtimes' lease proofs. */
+  readonly watchEveryMs: number;
+}
+
+export function resolveTiming(options: KernelOptions): KernelTiming {
+  const concurrency = positiveInteger(options.concurrency ?? 16, 'concurrency');
+  const urgentConcurrency = positiveInteger(options.urgentConcurrency ?? concurrency, 'urgentConcurrency');
+  const ttlMs = positive(options.ownerTtlMs ?? 15_000, 'ownerTtlMs');
+  const hungAfterMs = positive(options.hungAfterMs ?? 60_000, 'hungAfterMs');
+  const interruptGraceMs = positive(options.interruptGraceMs ?? 5_000, 'interruptGraceMs');
+  const pollMs = positive(options.pollIntervalMs ?? 2_000, 'pollIntervalMs');
+  const renewEveryMs = Math.max(1, Math.floor(ttlMs / 5));
+  const marginMs = ttlMs / 5;
+  const watchEveryMs = Math.max(1, Math.min(250, Math.floor(marginMs / 2), Math.floor(hungAfterMs / 4)));
+  return { concurrency, urgentConcurrency, ttlMs, renewEveryMs, marginMs, hungAfterMs, interruptGraceMs, pollMs, watchEveryMs };
+}
+
+function positive(value: unknown, name: string): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw new InvalidInputError(`${name} must be a positive number of milliseconds, got ${String(value)}`, 'invalid_option');
+  }
+  return value;
+}
+
+function positiveInteger(value: unknown, name: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    throw new InvalidInputError(`${name} must be a positive integer, got ${String(value)}`, 'invalid_option');
+  }
+  return value;
+}

@@ -1,0 +1,234 @@
+import { isLeaseLive } from '../core/owner-lease.js';
+import { isOwnerProvablyDead } from '../core/owner-id.js';
+import { StoreUnavailableError } from '../errors.js';
+import type { OwnerLease } from '../model/index.js';
+import type { Clock } from '../ports/clock.js';
+import type { LeaseKeeper } from '../ports/lease-keeper.js';
+import type { Logger } from '../ports/logger.js';
+import type { Provider } from '../ports/provider.js';
+import type { Store } from '../ports/store.js';
+import type { WakeListener, WakeMessage, WakeTransport } from '../ports/wake.js';
+import type { KernelEventEmitter } from './events.js';
+import type { Flow } from './flow.js';
+import type { KernelTiming } from './kernel-options.js';
+import { KeyRuntime, type Notice } from './key-runtime.js';
+import { Slots } from './slots.js';
+import type { StoreOutage } from './store-outage.js';
+
+/** Keys per page when scanning the store for work (recovery at start, and the safety net). */
+const SCAN_PAGE = 500;
+
+export interface DispatcherDeps {
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly events: KernelEventEmitter;
+  readonly logger: Logger;
+  readonly flows: ReadonlyMap<string, Flow>;
+  readonly providers: ReadonlyMap<string, Provider>;
+  readonly outage: StoreOutage;
+  readonly timing: KernelTiming;
+  readonly ownerId: string;
+  readonly wake: WakeTransport | null;
+  readonly host: { readonly name: string; readonly isAlive: (pid: number) => boolean };
+}
+
+/**
+ * Which keys this kernel serves (K1, K2, K8): it takes a key's owner lease when the key has work
+ * and the lease is free, expired, or held by a provably dead process on this host; starts a
+ * KeyRuntime per owned key; delivers notices to it; and tells owners in other processes over the
+ * wake channel. `scan` pages through every key with work (at start, so recovery never waits for
+ * the poll, and then as the slow safety net).
+ */
+export class KeyDispatcher {
+  private readonly runtimes = new Map<string, KeyRuntime>();
+  /** Keys whose owner lease is being acquired, with what arrived meanwhile and the attempt itself. */
+  private readonly acquiring = new Map<string, { again: Notice | undefined; done: Promise<void> }>();
+  private readonly slots: Slots;
+  private keeper: LeaseKeeper | undefined;
+  private listener: WakeListener | undefined;
+  private serving = false;
+
+  constructor(private readonly deps: DispatcherDeps) {
+    this.slots = new Slots(deps.timing.concurrency, deps.timing.urgentConcurrency);
+  }
+
+  /** Starts serving with `keeper` keeping the leases; listens for wake messages. */
+  async start(keeper: LeaseKeeper): Promise<void> {
+    this.keeper = keeper;
+    this.serving = true;
+    if (this.deps.wake) this.listener = await this.deps.wake.listen((message) => this.onWake(message));
+  }
+
+  /** Keeps the leases of keys acquired from now on with `keeper` (the previous one died). */
+  useKeeper(keeper: LeaseKeeper): void {
+    this.keeper = keeper;
+  }
+
+  /** Stops taking keys; stops every runtime, abandoning what has not unwound by `deadline`. */
+  async stop(timeoutMs: number): Promise<void> {
+    this.serving = false;
+    await Promise.all([...this.acquiring.values()].map((a) => a.done));
+    const runtimes = [...this.runtimes.values()];
+    const stopped = Promise.all(runtimes.map((rt) => rt.stop('kernel stopping')));
+    let timer: { cancel(): void } | undefined;
+    const late = await Promise.race([
+      stopped.then(() => false),
+      new Promise<boolean>((resolve) => (timer = this.deps.clock.setTimer(timeoutMs, () => resolve(true)))),
+    ]);
+    timer?.cancel();
+    if (late) {
+      this.deps.logger.warn('holdfast: kernel stop deadline passed; abandoning runs that have not unwound', { timeoutMs });
+      for (const rt of runtimes) rt.forceExit();
+      await stopped;
+    }
+    await this.listener?.close();
+  }
+
+  /**
+   * Makes sure someone serves `key`: notifies our runtime, or tries to take the lease, or, when
+   * another process owns the key, signals that owner over the wake channel. Always called after
+   * the durable write it is about.
+   */
+  dispatch(key: string, notice: Notice = {}, owner?: OwnerLease): void {
+    if (!this.serving || !this.keeper) return;
+    const runtime = this.runtimes.get(key);
+    if (runtime) return runtime.notify(notice);
+    const inFlight = this.acquiring.get(key);
+    if (inFlight) {
+      inFlight.again = mergeNotices(inFlight.again, notice);
+      return;
+    }
+    const keeper = this.keeper;
+    const attempt: { again: Notice | undefined; done: Promise<void> } = { again: undefined, done: Promise.resolve() };
+    this.acquiring.set(key, attempt);
+    const dead = owner?.ownerId && isOwnerProvablyDead(owner.ownerId, this.deps.host.name, this.deps.host.isAlive);
+    const acquiredAt = keeper.now();
+    attempt.done = this.deps.store
+      .acquireOwner({
+        key,
+        ownerId: this.deps.ownerId,
+        now: this.deps.clock.now(),
+        ttlMs: this.deps.timing.ttlMs,
+        channel: this.listener?.address ?? null,
+        takeOverFrom: dead ? owner.ownerId : undefined,
+      })
+      .then((lease) => {
+        this.acquiring.delete(key);
+        const all = mergeNotices(attempt.again, notice);
+        if (!lease) return this.signalOwner(key, all);
+        if (!this.serving) {
+          return this.deps.store.releaseOwner({ key, ownerId: this.deps.ownerId, epoch: lease.epoch }).then(() => undefined);
+        }
+        this.deps.events.emit('owner:acquired', { key, epoch: lease.epoch });
+        const kept = keeper.keep(lease, acquiredAt);
+        const rt = new KeyRuntime(
+          lease,
+          kept,
+          {
+            store: this.deps.store,
+            clock: this.deps.clock,
+            events: this.deps.events,
+            flows: this.deps.flows,
+            providers: this.deps.providers,
+            slots: this.slots,
+            logger: this.deps.logger,
+            outage: this.deps.outage,
+            keeper,
+            interruptGraceMs: this.deps.timing.interruptGraceMs,
+            onExit: (done, rewake) => this.onRuntimeExit(done, rewake),
+          },
+          { urgent: all.urgent ?? false },
+        );
+        this.runtimes.set(key, rt);
+        rt.start();
+        if (attempt.again) rt.notify(attempt.again);
+      })
+      .catch((error: unknown) => {
+        this.acquiring.delete(key);
+        this.report(error, `acquiring key ${key}`);
+      });
+  }
+
+  /** Tells the live owner of `key` in another process to look at the store now. */
+  async signalOwner(key: string, notice: Notice): Promise<void> {
+    if (!this.deps.wake || (!notice.urgent && notice.cancelRunId === undefined)) return;
+    try {
+      const owner = await this.deps.store.getOwner(key);
+      if (!owner?.channel || owner.ownerId === this.deps.ownerId || !isLeaseLive(owner, this.deps.clock.now())) return;
+      const message: WakeMessage =
+        notice.cancelRunId !== undefined ? { type: 'cancel', key, runId: notice.cancelRunId } : { type: 'wake', key, urgent: true };
+      const delivered = await this.deps.wake.send(owner.channel, message);
+      if (!delivered) {
+        this.deps.logger.warn('holdfast: wake message not delivered; the owner will see the work at its next poll', {
+          key,
+          channel: owner.channel,
+        });
+      }
+    } catch (error) {
+      this.report(error, `signalling the owner of ${key}`);
+    }
+  }
+
+  /**
+   * Finds every key with work that nobody live serves and dispatches it, paging through the store
+   * so that thousands of keys are all dispatched in one pass (recovery after a restart needs no
+   * poll ticks).
+   */
+  async scan(): Promise<void> {
+    if (!this.serving) return;
+    try {
+      let after: string | undefined;
+      for (;;) {
+        const page = await this.deps.store.keysWithWork({ after, limit: SCAN_PAGE });
+        const now = this.deps.clock.now();
+        for (const work of page) {
+          if (this.runtimes.has(work.key)) continue;
+          const owner = work.owner;
+          const free = !isLeaseLive(owner, now) || owner?.ownerId === this.deps.ownerId;
+          const dead = owner?.ownerId != null && isOwnerProvablyDead(owner.ownerId, this.deps.host.name, this.deps.host.isAlive);
+          if (free || dead) this.dispatch(work.key, { urgent: work.topPriority === 'urgent' }, owner);
+        }
+        if (page.length < SCAN_PAGE || !this.serving) return;
+        after = page[page.length - 1]!.key;
+      }
+    } catch (error) {
+      this.report(error, 'scanning for work');
+    }
+  }
+
+  /** The lease watch: beats the keeper's heartbeat and stops every runtime whose lease lapsed. */
+  watch(): void {
+    this.keeper?.heartbeat();
+    for (const rt of this.runtimes.values()) rt.checkProof();
+  }
+
+  /** The keeper reports a lease gone: its runtime stops writing. */
+  onLost(key: string, epoch: number): void {
+    const rt = this.runtimes.get(key);
+    if (rt && rt.epoch === epoch) rt.lose('taken-over');
+  }
+
+  private onWake(message: WakeMessage): void {
+    this.dispatch(message.key, message.type === 'cancel' ? { cancelRunId: message.runId } : { urgent: message.urgent });
+  }
+
+  private onRuntimeExit(runtime: KeyRuntime, rewake: boolean): void {
+    if (this.runtimes.get(runtime.key) === runtime) this.runtimes.delete(runtime.key);
+    if (rewake) this.dispatch(runtime.key);
+  }
+
+  /**
+   * A background call failed. The store being unavailable is expected to pass (the safety-net
+   * scan tries again); anything else is reported as `kernel:error`.
+   */
+  private report(error: unknown, context: string): void {
+    if (error instanceof StoreUnavailableError) return this.deps.outage.observe(context, error);
+    this.deps.logger.error(`holdfast: error while ${context}`, { error: String(error) });
+    this.deps.events.emit('kernel:error', { error, context });
+  }
+}
+
+/** What two notices for one key ask for together. */
+function mergeNotices(a: Notice | undefined, b: Notice): Notice {
+  return { urgent: Boolean(a?.urgent) || Boolean(b.urgent), cancelRunId: b.cancelRunId ?? a?.cancelRunId };
+}

@@ -1,0 +1,70 @@
+import { backoffDelay, type BackoffPolicy } from '../core/backoff.js';
+import { StoreUnavailableError } from '../errors.js';
+import type { Clock, Random } from '../ports/clock.js';
+import type { KernelEventEmitter } from './events.js';
+
+/** Waits between retries of a store call while the store is unavailable: 50 ms doubling to 2 s. */
+export const STORE_RETRY: BackoffPolicy = { initialMs: 50, maxMs: 2_000, factor: 2 };
+
+/** A retried call was given up because the caller may not go on (stopped, or its lease lapsed). */
+export const GAVE_UP = Symbol('gave up');
+
+/**
+ * K11: the store being briefly unavailable delays work, it never fails it. Every kernel write
+ * goes through `call`, which retries `StoreUnavailableError` with capped, jittered backoff for as
+ * long as `goOn()` says the caller may still act (its lease is proven, it is not stopping), and
+ * keeps the kernel-wide outage state: the first failure emits `store:unavailable`, the first
+ * success after it `store:recovered`. Any other error passes through unchanged.
+ */
+export class StoreOutage {
+  private downSince: number | undefined;
+
+  constructor(
+    private readonly events: KernelEventEmitter,
+    private readonly clock: Clock,
+    private readonly random: Random,
+  ) {}
+
+  /** Whether the last store call failed as unavailable. */
+  get down(): boolean {
+    return this.downSince !== undefined;
+  }
+
+  async call<T>(operation: string, fn: () => Promise<T>, goOn: () => boolean): Promise<T | typeof GAVE_UP> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const value = await fn();
+        this.recovered(operation);
+        return value;
+      } catch (error) {
+        if (!(error instanceof StoreUnavailableError)) throw error;
+        this.failed(operation, error);
+        if (!goOn()) return GAVE_UP;
+        await this.wait(backoffDelay(STORE_RETRY, attempt, this.random.next()));
+        if (!goOn()) return GAVE_UP;
+      }
+    }
+  }
+
+  /** Records the outcome of a call made without `call` (a submit, a background read). */
+  observe(operation: string, error: unknown): void {
+    if (error instanceof StoreUnavailableError) this.failed(operation, error);
+  }
+
+  private failed(operation: string, error: StoreUnavailableError): void {
+    if (this.downSince !== undefined) return;
+    this.downSince = this.clock.monotonic();
+    this.events.emit('store:unavailable', { operation, reason: error.reason, message: error.message });
+  }
+
+  private recovered(operation: string): void {
+    if (this.downSince === undefined) return;
+    const downMs = this.clock.monotonic() - this.downSince;
+    this.downSince = undefined;
+    this.events.emit('store:recovered', { operation, downMs });
+  }
+
+  private wait(ms: number): Promise<void> {
+    return new Promise((resolve) => this.clock.setTimer(ms, resolve));
+  }
+}
