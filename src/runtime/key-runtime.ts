@@ -284,6 +284,8 @@ export class KeyRuntime {
     }
     const controller = new AbortController();
     const signal = controller.signal;
+    this.deps.events.emit('run:started', { runId: run.id, key: run.key, flow: run.flow, attempt: run.attempts, epoch: this.epoch });
+    if (frame) this.deps.events.emit('run:resumed', { runId: run.id, key: run.key, turnSeq: frame.turnSeq });
     const execution = startExecution(flow, run, steps, {
       clock: this.deps.clock,
       events: this.deps.events,
@@ -295,11 +297,9 @@ export class KeyRuntime {
       commit: (step) => this.commitStep(run, step, signal),
     });
     let abandonNow!: () => void;
-    const settled = this.settle(execution, signal, (abandon) => (abandonNow = abandon));
+    const settled = this.settle(execution, run.id, signal, (abandon) => (abandonNow = abandon));
     this.active = { run, controller, execution, abandonNow };
     if (this.state === 'claiming') this.state = 'executing';
-    this.deps.events.emit('run:started', { runId: run.id, key: run.key, flow: run.flow, attempt: run.attempts, epoch: this.epoch });
-    if (frame) this.deps.events.emit('run:resumed', { runId: run.id, key: run.key, turnSeq: frame.turnSeq });
     let outcome: RunOutcome;
     try {
       outcome = await settled;
@@ -316,7 +316,7 @@ export class KeyRuntime {
    * position it had reached. The abandoned flow keeps running in the background; nothing it does
    * is committed.
    */
-  private settle(execution: Execution, signal: AbortSignal, expose: (abandon: () => void) => void): Promise<RunOutcome> {
+  private settle(execution: Execution, runId: string, signal: AbortSignal, expose: (abandon: () => void) => void): Promise<RunOutcome> {
     return new Promise<RunOutcome>((resolve) => {
       let timer: { cancel(): void } | undefined;
       let settled = false;
@@ -332,7 +332,7 @@ export class KeyRuntime {
         const at = execution.position();
         execution.abandon();
         this.deps.events.emit('step:abandoned', {
-          runId: this.active?.run.id ?? '',
+          runId,
           key: this.key,
           seq: at.seq,
           name: at.name ?? '(between steps)',

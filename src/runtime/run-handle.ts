@@ -1,4 +1,4 @@
-import { RunFailedError } from '../errors.js';
+import { RunFailedError, RunNotFoundError } from '../errors.js';
 import type { RunId, RunRecord, RunStatus } from '../model/index.js';
 import type { Clock } from '../ports/clock.js';
 import type { Store } from '../ports/store.js';
@@ -11,10 +11,11 @@ export interface RunHandle<O = unknown> {
   readonly created: boolean;
   /**
    * Resolves with the run's result once it completed (here or in another process on the same
-   * store); rejects with RunFailedError if it failed or was cancelled. Survives nothing: after a
-   * restart, get a new handle with `kernel.handle(id)`.
+   * store); rejects with RunFailedError if it failed or was cancelled, RunNotFoundError if no run
+   * has this id. Survives nothing: after a restart, get a new handle with `kernel.handle(id)`.
    */
   result(): Promise<O>;
+  /** The run's status now; rejects with RunNotFoundError if no run has this id. */
   status(): Promise<RunStatus>;
 }
 
@@ -33,7 +34,8 @@ export function makeRunHandle<O>(
     created,
     async status() {
       const run = await store.getRun(id);
-      return run?.status ?? 'queued';
+      if (!run) throw new RunNotFoundError(id, store.description);
+      return run.status;
     },
     async result() {
       const run = await waitTerminal(id, store, events, clock, recheckMs);
@@ -55,7 +57,8 @@ async function waitTerminal(id: RunId, store: Store, events: KernelEventEmitter,
     const timer = clock.setTimer(recheckMs, wake);
     try {
       const run = await store.getRun(id);
-      if (run && TERMINAL.includes(run.status)) return run;
+      if (!run) throw new RunNotFoundError(id, store.description);
+      if (TERMINAL.includes(run.status)) return run;
       await woken;
     } finally {
       timer.cancel();
