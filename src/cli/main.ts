@@ -1,6 +1,7 @@
 import { HoldfastError } from '../errors.js';
 import { EXIT, type CliIo } from './cli-io.js';
 import { runLaneCommand } from './lane-command.js';
+import { runOperatorCommand } from './operator-command.js';
 import { runRunsCommand } from './runs-command.js';
 
 const USAGE = `usage: holdfast <verb> [options]
@@ -8,6 +9,8 @@ const USAGE = `usage: holdfast <verb> [options]
 verbs:
   runs      list runs in a holdfast database        (holdfast runs --help)
   run ID    show one run and its step journal
+  retry ID  re-open a failed or cancelled run          (holdfast retry --help)
+  cancel ID stop a queued or running run               (holdfast cancel --help)
   lane      lane leases over path trees              (holdfast lane --help)
 
 every verb takes --db PATH (default .holdfast/state.db) and --json.
@@ -23,6 +26,9 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       case 'runs':
       case 'run':
         return await runRunsCommand(verb, rest, io);
+      case 'retry':
+      case 'cancel':
+        return await runOperatorCommand(verb, rest, io);
       case undefined:
       case 'help':
       case '--help':

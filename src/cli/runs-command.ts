@@ -51,10 +51,12 @@ export async function runRunsCommand(verb: 'runs' | 'run', args: string[], io: C
         return EXIT.refused;
       }
       const steps = await store.getSteps(run.id);
-      if (values.json) io.stdout(`${JSON.stringify({ ...run, steps })}\n`);
+      const actions = await store.operatorActions(run.id);
+      if (values.json) io.stdout(`${JSON.stringify({ ...run, steps, actions })}\n`);
       else {
         io.stdout(`${formatRun(run)}\n`);
         for (const step of steps) io.stdout(`  #${step.seq} ${step.name} (epoch ${step.epoch}) ${JSON.stringify(step.result)}\n`);
+        for (const action of actions) io.stdout(`  operator ${action.action} ${action.detail} at ${new Date(action.at).toISOString()}\n`);
       }
       return EXIT.done;
     }
