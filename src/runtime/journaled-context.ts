@@ -177,9 +177,10 @@ export class JournaledContext implements FlowContext {
   }
 
   /**
-   * Calls a step's function with a signal of its own (aborted on interruption or timeout). With a
-   * timeout, stops waiting for it when the timeout passes: the step is abandoned and throws
-   * StepTimeoutError, and whatever the function still returns is discarded.
+   * Calls a step's function with a signal that aborts on interruption (the run's own, when the step
+   * has no timeout) or on its timeout. With a timeout, stops waiting for the function when the
+   * timeout passes: the step is abandoned and throws StepTimeoutError, and whatever the function
+   * still returns is discarded.
    */
   private async runStepFunction<T>(
     name: string,
@@ -187,19 +188,13 @@ export class JournaledContext implements FlowContext {
     fn: (step: { readonly signal: AbortSignal }) => Promise<T> | T,
     timeoutMs: number | undefined,
   ): Promise<T> {
+    if (timeoutMs === undefined) return await callNow(fn, this.signal);
     const controller = new AbortController();
     const forward = () => controller.abort(this.signal.reason);
     this.signal.addEventListener('abort', forward, { once: true });
+    let timer: { cancel(): void } | undefined;
     try {
-      let running: Promise<T>;
-      try {
-        running = Promise.resolve(fn({ signal: controller.signal })); // called at once: no await before it
-      } catch (error) {
-        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the step's own throw passes through unchanged
-        running = Promise.reject(error);
-      }
-      if (timeoutMs === undefined) return await running;
-      let timer: { cancel(): void } | undefined;
+      const running = callNow(fn, controller.signal);
       const timedOut = new Promise<never>((_, reject) => {
         timer = this.env.clock.setTimer(timeoutMs, () => {
           const error = new StepTimeoutError('step', name, this.runId, timeoutMs);
@@ -209,12 +204,9 @@ export class JournaledContext implements FlowContext {
         });
       });
       running.catch(() => undefined); // a late failure of an abandoned step is discarded
-      try {
-        return await Promise.race([running, timedOut]);
-      } finally {
-        timer?.cancel();
-      }
+      return await Promise.race([running, timedOut]);
     } finally {
+      timer?.cancel();
       this.signal.removeEventListener('abort', forward);
     }
   }
@@ -249,5 +241,15 @@ export class JournaledContext implements FlowContext {
     this.position = { seq: seq + 1, name: undefined, turn: undefined };
     this.env.events.emit('step:committed', { runId: this.runId, key: this.key, seq, name });
     return value as Json;
+  }
+}
+
+/** Calls a step function at once (no await before it) and returns its outcome as a promise. */
+function callNow<T>(fn: (step: { readonly signal: AbortSignal }) => Promise<T> | T, signal: AbortSignal): Promise<T> {
+  try {
+    return Promise.resolve(fn({ signal }));
+  } catch (error) {
+    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the step's own throw passes through unchanged
+    return Promise.reject(error);
   }
 }

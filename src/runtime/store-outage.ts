@@ -30,8 +30,26 @@ export class StoreOutage {
     return this.downSince !== undefined;
   }
 
-  async call<T>(operation: string, fn: () => Promise<T>, goOn: () => boolean): Promise<T | typeof GAVE_UP> {
+  call<T>(operation: string, fn: () => Promise<T>, goOn: () => boolean): Promise<T | typeof GAVE_UP> {
+    // The first attempt without a retry loop around it: the common case costs one promise.
+    return fn().then(
+      (value) => {
+        this.recovered(operation);
+        return value;
+      },
+      (error: unknown) => {
+        if (!(error instanceof StoreUnavailableError)) throw error;
+        this.failed(operation, error);
+        return this.retryAfterFailure(operation, fn, goOn);
+      },
+    );
+  }
+
+  private async retryAfterFailure<T>(operation: string, fn: () => Promise<T>, goOn: () => boolean): Promise<T | typeof GAVE_UP> {
     for (let attempt = 1; ; attempt++) {
+      if (!goOn()) return GAVE_UP;
+      await this.wait(backoffDelay(STORE_RETRY, attempt, this.random.next()));
+      if (!goOn()) return GAVE_UP;
       try {
         const value = await fn();
         this.recovered(operation);
@@ -39,9 +57,6 @@ export class StoreOutage {
       } catch (error) {
         if (!(error instanceof StoreUnavailableError)) throw error;
         this.failed(operation, error);
-        if (!goOn()) return GAVE_UP;
-        await this.wait(backoffDelay(STORE_RETRY, attempt, this.random.next()));
-        if (!goOn()) return GAVE_UP;
       }
     }
   }

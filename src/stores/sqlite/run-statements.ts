@@ -42,9 +42,11 @@ const RUN_SQL = {
   pendingOfKey: "SELECT 1 FROM runs INDEXED BY runs_pending_by_key WHERE key = ? AND status IN ('queued', 'running') LIMIT 1",
   startRun:
     "UPDATE runs SET status = 'running', attempts = attempts + 1, epoch = ?, cancel_mode = NULL, started_at = coalesce(started_at, ?) WHERE id = ?",
-  // Inserts only for a running run of the fenced key: the common path costs one statement.
+  // Inserts only for a running run of the key, and only while the fence holds: the fence is in
+  // the statement, so the common path costs one statement and no owner-row read.
   insertStep: `INSERT INTO steps (run_seq, seq, name, result, epoch, committed_at)
-      SELECT seq, @seq, @name, @result, @epoch, @now FROM runs WHERE id = @runId AND key = @key AND status = 'running'`,
+    SELECT r.seq, @seq, @name, @result, @epoch, @now FROM runs r JOIN owners o ON o.key = r.key
+    WHERE r.id = @runId AND r.key = @key AND r.status = 'running' AND o.owner_id = @ownerId AND o.epoch = @epoch`,
   finish: `UPDATE runs SET status = @status, result = @result, error_code = @code, error_message = @message, finished_at = @now
       WHERE id = @id AND key = @key AND status IN ('queued', 'running')`,
   requeue: "UPDATE runs SET status = 'queued', cancel_mode = NULL WHERE id = ? AND key = ? AND status = 'running'",

@@ -242,28 +242,24 @@ class SqliteStore implements Store {
   commitStep(request: CommitStep): Promise<StepRecord> {
     const result = JSON.stringify(request.result);
     return this.batcher.write(() => {
-      this.fence(request);
+      const { runId, seq, name, epoch, now, key, ownerId } = request;
       let inserted: number;
       try {
-        const { runId, seq, name, epoch, now, key } = request;
-        inserted = this.q.insertStep.run({ runId, seq, name, result, epoch, now, key }).changes;
+        inserted = this.q.insertStep.run({ runId, seq, name, result, epoch, now, key, ownerId }).changes;
       } catch (error) {
         if ((error as { code?: string }).code !== 'SQLITE_CONSTRAINT_PRIMARYKEY') throw error;
         // The same commit repeated after its reply was lost is answered with what is journaled.
-        const journaled = this.q.stepAt.get(request.runId, request.seq) as StepRow | undefined;
-        if (journaled?.name === request.name) return toStep(journaled);
-        throw new HoldfastError('step_already_committed', `step #${request.seq} of run ${request.runId} is already committed`);
+        const journaled = this.q.stepAt.get(runId, seq) as StepRow | undefined;
+        if (journaled?.name === name) return toStep(journaled);
+        throw new HoldfastError('step_already_committed', `step #${seq} of run ${runId} is already committed`);
       }
-      if (inserted === 0) this.assertRunOfKey(request.runId, request.key, 'running');
-      if (this.q.clearFrameAt.run(request.runId, request.seq).changes > 0) this.q.unpark.run(request.runId);
-      return {
-        runId: request.runId,
-        seq: request.seq,
-        name: request.name,
-        result: request.result,
-        epoch: request.epoch,
-        committedAt: request.now,
-      };
+      if (inserted === 0) {
+        // Nothing inserted: say why (stale fence first, then the run's state).
+        this.fence(request);
+        this.assertRunOfKey(runId, key, 'running');
+      }
+      if (this.q.clearFrameAt.run(runId, seq).changes > 0) this.q.unpark.run(runId);
+      return { runId, seq, name, result: request.result, epoch, committedAt: now };
     });
   }
 
