@@ -7,6 +7,8 @@ export const PAGE_SLOTS = 4096;
 
 export interface KeeperThreadData {
   readonly renewer: OwnerRenewerModule;
+  /** PAGE_SLOTS, handed over so the thread's plain JavaScript needs no import of this module. */
+  readonly pageSlots: number;
   readonly ownerId: string;
   readonly ttlMs: number;
   readonly renewEveryMs: number;

@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type { KeptLease, LeaseKeeper, LeaseKeeperOptions, OwnerRenewerModule } from '../ports/lease-keeper.js';
-import { platformScript, siblingModule } from './shipped-file.js';
+import { platformScript } from './shipped-file.js';
 import { monotonicNow } from './system-clock.js';
 import { PAGE_SLOTS, type ToKeeper, type FromKeeper, type KeeperThreadData } from './lease-keeper-protocol.js';
 
@@ -20,15 +20,16 @@ import { PAGE_SLOTS, type ToKeeper, type FromKeeper, type KeeperThreadData } fro
 export async function startLeaseKeeperThread(renewer: OwnerRenewerModule, options: LeaseKeeperOptions): Promise<LeaseKeeper> {
   const data: KeeperThreadData = {
     renewer,
+    pageSlots: PAGE_SLOTS,
     ownerId: options.ownerId,
     ttlMs: options.ttlMs,
     renewEveryMs: options.renewEveryMs,
     marginMs: options.marginMs,
     hungAfterMs: options.hungAfterMs,
   };
-  const worker = new Worker(platformScript('thread-entry.js'), {
-    workerData: { module: siblingModule(import.meta.url, 'lease-keeper-worker'), data },
-  });
+  // execArgv: [] — the thread runs plain JavaScript and needs none of the process's loaders
+  // (a TypeScript loader inherited from the command line costs ~0.5 s per thread).
+  const worker = new Worker(platformScript('lease-keeper-worker.js'), { workerData: data, execArgv: [] });
   const keeper = new ThreadLeaseKeeper(worker, options);
   await keeper.ready;
   // Until ready the thread keeps the process alive (nothing else may yet); after, the kernel's

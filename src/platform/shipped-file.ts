@@ -5,9 +5,9 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const found = new Map<string, string>();
 
 /**
- * A plain JavaScript file shipped in `src/platform/` (the group watchdog, the thread bootstrap):
- * beside this module when running from source, or in `src/` of the package when running from
- * the compiled `dist/`, which does not hold copies of them.
+ * A plain JavaScript file shipped in `src/platform/` (the group watchdog, the lease keeper thread):
+ * beside this module, whether it runs from source or from the compiled `dist/` (the build copies
+ * them), else in `src/` of the package.
  */
 export function platformScript(name: string): string {
   const cached = found.get(name);
@@ -20,11 +20,7 @@ export function platformScript(name: string): string {
   return path;
 }
 
-/**
- * The `file:` URL of module `name` beside the module at `importMetaUrl`, with that module's own
- * extension (`.ts` from source, `.js` from the compiled package), for loading in a worker thread.
- */
-export function siblingModule(importMetaUrl: string, name: string): string {
-  const extension = importMetaUrl.endsWith('.ts') ? '.ts' : '.js';
-  return pathToFileURL(join(dirname(fileURLToPath(importMetaUrl)), `${name}${extension}`)).href;
+/** The `file:` URL of the file `name` (with its extension) in the directory of `importMetaUrl`. */
+export function siblingFile(importMetaUrl: string, name: string): string {
+  return pathToFileURL(join(dirname(fileURLToPath(importMetaUrl)), name)).href;
 }

@@ -187,7 +187,7 @@ class MemoryStore implements Store {
 
   async peekUrgent(key: string): Promise<RunRecord | undefined> {
     const urgent = [...this.runs.values()]
-      .filter((r) => r.key === key && r.status === 'queued' && r.priority === 'urgent')
+      .filter((r) => r.key === key && r.status === 'queued' && r.priority === 'urgent' && r.cancelRequested !== 'abort-drop')
       .sort((a, b) => a.seq - b.seq)[0];
     return urgent && structuredClone(urgent);
   }

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { RENEW_OWNER_SQL } from './owner-statements.js';
+import { RENEW_OWNER_SQL } from './owner-renewer.js';
 
 /**
  * The prepared statements of the SQLite store's runs, steps, owners, frames and operator actions.
@@ -34,7 +34,8 @@ const RUN_SQL = {
   clearFrameAt: 'DELETE FROM parked_frames WHERE run_id = ? AND turn_seq <= ?',
   unpark: 'UPDATE runs SET parked = 0 WHERE id = ?',
   peekUrgent: `SELECT * FROM runs INDEXED BY runs_pending_by_key
-      WHERE key = ? AND status IN ('queued', 'running') AND status = 'queued' AND priority_rank = 0 ORDER BY seq LIMIT 1`,
+      WHERE key = ? AND status IN ('queued', 'running') AND status = 'queued' AND priority_rank = 0
+        AND (cancel_mode IS NULL OR cancel_mode <> 'abort-drop') ORDER BY seq LIMIT 1`,
   requestCancel: "UPDATE runs SET cancel_mode = ? WHERE id = ? AND status IN ('queued', 'running')",
   // A pending run asked to be dropped: queued, or left running by a dead owner (nobody executes it).
   droppable: `SELECT id FROM runs INDEXED BY runs_pending_by_key

@@ -32,11 +32,10 @@ import type {
 } from '../../ports/store.js';
 import { OPERATOR_CANCEL } from '../../ports/store.js';
 import { startLeaseKeeperThread } from '../../platform/lease-keeper-thread.js';
-import { siblingModule } from '../../platform/shipped-file.js';
+import { siblingFile } from '../../platform/shipped-file.js';
 import { systemClock } from '../../platform/system-clock.js';
 import { sqliteLaneStore } from './lane-store.js';
 import { openDatabase, type SyncLevel } from './open-database.js';
-import type { SqliteRenewerOptions } from './owner-renewer.js';
 import { fromFrame, toFrame, toOwner, toRun, toStep, type FrameRow, type OwnerRow, type RunRow, type StepRow } from './rows.js';
 import { prepareRunStatements, type RunStatements } from './run-statements.js';
 import { classified } from './sqlite-errors.js';
@@ -298,8 +297,8 @@ class SqliteStore implements Store {
   async openLeaseKeeper(options: LeaseKeeperOptions): Promise<LeaseKeeper> {
     if (this.path === ':memory:')
       throw new HoldfastError('keeper_unsupported', 'an in-memory SQLite database cannot be shared with a thread');
-    const renewer: SqliteRenewerOptions = { path: resolve(this.path) };
-    const keeper = await startLeaseKeeperThread({ module: siblingModule(import.meta.url, 'owner-renewer'), options: renewer }, options);
+    const renewer = { module: siblingFile(import.meta.url, 'owner-renewer.js'), options: { path: resolve(this.path) } };
+    const keeper = await startLeaseKeeperThread(renewer, options);
     this.db.pragma('wal_autocheckpoint = 0');
     const kept: LeaseKeeper = {
       now: () => keeper.now(),
