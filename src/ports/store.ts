@@ -128,7 +128,10 @@ export interface Store {
    */
   parkRun(request: Fence & { readonly frame: ParkedFrame }): Promise<void>;
 
-  /** The oldest queued urgent run of a key: the durable demand that preemption acts on (K5). */
+  /**
+   * The oldest queued urgent run of a key that no operator asked to drop: the durable demand that
+   * preemption acts on (K5).
+   */
   peekUrgent(key: Key): Promise<RunRecord | undefined>;
 
   /**

@@ -182,14 +182,9 @@ class KernelHost implements Kernel {
     const command = validateSubmit(options, new Set(this.flows.keys()));
     const id = this.random.uuid();
     const idempotencyKey = command.idempotencyKey ?? `run:${id}`;
-    let enqueued;
-    try {
-      enqueued = await this.store.enqueue({ ...command, id, idempotencyKey, now: this.clock.now() });
-    } catch (error) {
-      this.outage.observe('submit', error);
-      throw error;
-    }
-    const { run, created } = enqueued;
+    const { run, created } = await this.outage.once('submit', () =>
+      this.store.enqueue({ ...command, id, idempotencyKey, now: this.clock.now() }),
+    );
     if (!created) {
       const differs = idempotencyConflict(run, command);
       if (differs) throw new IdempotencyConflictError(idempotencyKey, run.id, differs);

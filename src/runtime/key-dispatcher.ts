@@ -103,15 +103,16 @@ export class KeyDispatcher {
     this.acquiring.set(key, attempt);
     const dead = owner?.ownerId && isOwnerProvablyDead(owner.ownerId, this.deps.host.name, this.deps.host.isAlive);
     const acquiredAt = keeper.now();
-    attempt.done = this.deps.store
-      .acquireOwner({
-        key,
-        ownerId: this.deps.ownerId,
-        now: this.deps.clock.now(),
-        ttlMs: this.deps.timing.ttlMs,
-        channel: this.listener?.address ?? null,
-        takeOverFrom: dead ? owner.ownerId : undefined,
-      })
+    const request = {
+      key,
+      ownerId: this.deps.ownerId,
+      now: this.deps.clock.now(),
+      ttlMs: this.deps.timing.ttlMs,
+      channel: this.listener?.address ?? null,
+      takeOverFrom: dead ? owner.ownerId : undefined,
+    };
+    attempt.done = this.deps.outage
+      .once('acquire owner', () => this.deps.store.acquireOwner(request))
       .then((lease) => {
         this.acquiring.delete(key);
         const all = mergeNotices(attempt.again, notice);
@@ -119,29 +120,7 @@ export class KeyDispatcher {
         if (!this.serving) {
           return this.deps.store.releaseOwner({ key, ownerId: this.deps.ownerId, epoch: lease.epoch }).then(() => undefined);
         }
-        this.deps.events.emit('owner:acquired', { key, epoch: lease.epoch });
-        const kept = keeper.keep(lease, acquiredAt);
-        const rt = new KeyRuntime(
-          lease,
-          kept,
-          {
-            store: this.deps.store,
-            clock: this.deps.clock,
-            events: this.deps.events,
-            flows: this.deps.flows,
-            providers: this.deps.providers,
-            slots: this.slots,
-            logger: this.deps.logger,
-            outage: this.deps.outage,
-            keeper,
-            interruptGraceMs: this.deps.timing.interruptGraceMs,
-            onExit: (done, rewake) => this.onRuntimeExit(done, rewake),
-          },
-          { urgent: all.urgent ?? false },
-        );
-        this.runtimes.set(key, rt);
-        rt.start();
-        if (attempt.again) rt.notify(attempt.again);
+        this.startRuntime(lease, keeper, acquiredAt, all);
       })
       .catch((error: unknown) => {
         this.acquiring.delete(key);
@@ -149,11 +128,34 @@ export class KeyDispatcher {
       });
   }
 
+  /** A lease was taken: keep it, and start the key's runtime with what was asked of it meanwhile. */
+  private startRuntime(lease: OwnerLease, keeper: LeaseKeeper, acquiredAt: number, notice: Notice): void {
+    this.deps.events.emit('owner:acquired', { key: lease.key, epoch: lease.epoch });
+    const kept = keeper.keep(lease, acquiredAt);
+    const deps = {
+      store: this.deps.store,
+      clock: this.deps.clock,
+      events: this.deps.events,
+      flows: this.deps.flows,
+      providers: this.deps.providers,
+      slots: this.slots,
+      logger: this.deps.logger,
+      outage: this.deps.outage,
+      keeper,
+      interruptGraceMs: this.deps.timing.interruptGraceMs,
+      onExit: (done: KeyRuntime, rewake: boolean) => this.onRuntimeExit(done, rewake),
+    };
+    const rt = new KeyRuntime(lease, kept, deps, { urgent: notice.urgent ?? false });
+    this.runtimes.set(lease.key, rt);
+    rt.start();
+    if (notice.cancelRunId !== undefined) rt.notify(notice);
+  }
+
   /** Tells the live owner of `key` in another process to look at the store now. */
   async signalOwner(key: string, notice: Notice): Promise<void> {
     if (!this.deps.wake || (!notice.urgent && notice.cancelRunId === undefined)) return;
     try {
-      const owner = await this.deps.store.getOwner(key);
+      const owner = await this.deps.outage.once('read owner', () => this.deps.store.getOwner(key));
       if (!owner?.channel || owner.ownerId === this.deps.ownerId || !isLeaseLive(owner, this.deps.clock.now())) return;
       const message: WakeMessage =
         notice.cancelRunId !== undefined ? { type: 'cancel', key, runId: notice.cancelRunId } : { type: 'wake', key, urgent: true };
@@ -179,7 +181,7 @@ export class KeyDispatcher {
     try {
       let after: string | undefined;
       for (;;) {
-        const page = await this.deps.store.keysWithWork({ after, limit: SCAN_PAGE });
+        const page = await this.deps.outage.once('scan for work', () => this.deps.store.keysWithWork({ after, limit: SCAN_PAGE }));
         const now = this.deps.clock.now();
         for (const work of page) {
           if (this.runtimes.has(work.key)) continue;
@@ -222,7 +224,7 @@ export class KeyDispatcher {
    * scan tries again); anything else is reported as `kernel:error`.
    */
   private report(error: unknown, context: string): void {
-    if (error instanceof StoreUnavailableError) return this.deps.outage.observe(context, error);
+    if (error instanceof StoreUnavailableError) return; // recorded by the outage; the scan tries again
     this.deps.logger.error(`holdfast: error while ${context}`, { error: String(error) });
     this.deps.events.emit('kernel:error', { error, context });
   }

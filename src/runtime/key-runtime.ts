@@ -264,10 +264,9 @@ export class KeyRuntime {
       await this.execute(outcome.claimed);
       return false;
     }
-    if (slot === 'urgent') {
-      this.urgentHint = false; // nothing urgent left: wait for a normal slot for the rest
-      return false;
-    }
+    // Nothing (urgent) to run: release the key in the transaction that sees it idle. With an urgent
+    // slot, other work may be left: then wait for a normal slot for it.
+    if (slot === 'urgent') this.urgentHint = false;
     const released = await this.write('release idle owner', () => this.deps.store.releaseOwner({ ...this.fence, ifIdle: true }));
     if (released !== true) return false;
     this.state = 'exited';

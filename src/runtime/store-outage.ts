@@ -61,7 +61,22 @@ export class StoreOutage {
     }
   }
 
-  /** Records the outcome of a call made without `call` (a submit, a background read). */
+  /**
+   * One attempt, no retry, for calls whose caller retries on its own terms (a submit, a scan, a key
+   * acquisition): its outcome still opens or closes the outage. Errors pass through unchanged.
+   */
+  async once<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      const value = await fn();
+      this.recovered(operation);
+      return value;
+    } catch (error) {
+      if (error instanceof StoreUnavailableError) this.failed(operation, error);
+      throw error;
+    }
+  }
+
+  /** Records a failure seen outside `call` and `once` (a renewal on the keeper's thread). */
   observe(operation: string, error: unknown): void {
     if (error instanceof StoreUnavailableError) this.failed(operation, error);
   }

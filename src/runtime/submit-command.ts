@@ -1,4 +1,5 @@
 import { findNonJson } from '../core/json-value.js';
+import { checkWellFormed } from '../core/well-formed-text.js';
 import { InvalidInputError, UnknownFlowError } from '../errors.js';
 import { PREEMPT_KINDS, PRIORITIES, type Json, type Key, type PreemptKind, type Priority } from '../model/index.js';
 
@@ -39,12 +40,16 @@ export function validateSubmit(options: SubmitOptions<unknown>, flows: ReadonlyS
     throw new InvalidInputError('submit needs a non-empty string `key` (the unit of ownership, e.g. "repo:acme/web")', 'invalid_key');
   }
   if (key.length > 512) throw new InvalidInputError(`submit \`key\` is ${key.length} characters; keep it at most 512`, 'invalid_key');
+  checkWellFormed(key, `submit \`key\` ${JSON.stringify(key)}`, 'invalid_key');
   if (typeof flow !== 'string' || !flows.has(flow)) throw new UnknownFlowError(String(flow), [...flows]);
   const input = options.input === undefined ? null : options.input;
   const bad = findNonJson(input, 'input');
   if (bad !== undefined) throw new InvalidInputError(`submit \`input\` must be plain JSON; it is not at ${bad}`, 'invalid_input');
   if (idempotencyKey !== undefined && (typeof idempotencyKey !== 'string' || idempotencyKey === '')) {
     throw new InvalidInputError('submit `idempotencyKey`, when given, must be a non-empty string', 'invalid_idempotency_key');
+  }
+  if (idempotencyKey !== undefined) {
+    checkWellFormed(idempotencyKey, `submit \`idempotencyKey\` ${JSON.stringify(idempotencyKey)}`, 'invalid_idempotency_key');
   }
   const priority = options.priority ?? 'normal';
   if (!PRIORITIES.includes(priority)) {

@@ -331,6 +331,17 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
       await store.close();
     });
 
+    it('urgent demand ignores an urgent run an operator asked to drop', async () => {
+      const store = await makeStore();
+      await store.enqueue(command({ id: 'u1', key: 'k', priority: 'urgent', preempt: 'steal' }));
+      await store.enqueue(command({ id: 'u2', key: 'k', priority: 'urgent', preempt: 'steal' }));
+      await store.requestCancel({ runId: 'u1', mode: 'abort-drop', now: 1 });
+      expect((await store.peekUrgent('k'))?.id).toBe('u2');
+      await store.requestCancel({ runId: 'u2', mode: 'abort-drop', now: 1 });
+      expect(await store.peekUrgent('k')).toBeUndefined();
+      await store.close();
+    });
+
     it('urgentOnly claims only an urgent run; a pending abort-keep is cleared by the claim', async () => {
       const store = await makeStore();
       await store.enqueue(command({ id: 'n', key: 'k' }));

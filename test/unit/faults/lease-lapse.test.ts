@@ -1,0 +1,170 @@
+import { describe, expect, it } from 'vitest';
+import { StoreUnavailableError, createKernel, defineFlow, memoryStore, type Kernel, type KernelEvents, type Store } from 'holdfast';
+import { seededRandom, virtualClock, type VirtualClock } from 'holdfast/testing';
+
+type Method = { [K in keyof Store]-?: Store[K] extends ((...args: never[]) => unknown) | undefined ? K : never }[keyof Store];
+
+/**
+ * A store decorator for these tests: `failNext(method, n)` makes the next `n` calls of a method
+ * reject as unavailable (nothing reaches the inner store); `down` makes every call reject. `calls`
+ * counts every call that was made, failed or not.
+ */
+function unreliable(inner: Store) {
+  const failures = new Map<string, number>();
+  const calls = new Map<string, number>();
+  const state = { down: false };
+  const store = new Proxy(inner, {
+    get(target, prop) {
+      const value: unknown = Reflect.get(target, prop, target);
+      if (typeof value !== 'function' || typeof prop !== 'string') return value;
+      const method = value as (...args: unknown[]) => unknown;
+      return (...args: unknown[]) => {
+        calls.set(prop, (calls.get(prop) ?? 0) + 1);
+        const left = failures.get(prop) ?? 0;
+        if (state.down || left > 0) {
+          if (left > 0) failures.set(prop, left - 1);
+          return Promise.reject(new StoreUnavailableError('locked', 'test store', 'held by another process'));
+        }
+        return method.apply(target, args);
+      };
+    },
+  });
+  return {
+    store,
+    state,
+    failNext: (method: Method, n: number) => failures.set(method, n),
+    calls: (method: Method) => calls.get(method) ?? 0,
+  };
+}
+
+function recorder(kernel: Kernel) {
+  const log = {
+    unavailable: [] as KernelEvents['store:unavailable'][],
+    recovered: [] as KernelEvents['store:recovered'][],
+    failed: [] as KernelEvents['run:failed'][],
+    lost: [] as (KernelEvents['owner:lost'] & { at: number })[],
+    acquired: [] as KernelEvents['owner:acquired'][],
+  };
+  kernel.on('store:unavailable', (e) => log.unavailable.push(e));
+  kernel.on('store:recovered', (e) => log.recovered.push(e));
+  kernel.on('run:failed', (e) => log.failed.push(e));
+  kernel.on('owner:acquired', (e) => log.acquired.push(e));
+  return log;
+}
+
+/**
+ * Advances the clock in small steps until `condition` holds (at most `maxMs`; with 0, only lets
+ * pending promise chains run without moving time).
+ */
+async function advanceUntil(clock: VirtualClock, condition: () => boolean, maxMs: number, stepMs = 50): Promise<void> {
+  for (let turn = 0; turn < 100 && !condition(); turn++) await clock.flush();
+  for (let waited = 0; !condition(); waited += stepMs) {
+    if (waited >= maxMs) throw new Error(`condition not met within ${maxMs} ms of virtual time`);
+    await clock.advance(stepMs);
+  }
+}
+
+describe('renewal failing past the lease proof (K10, K11)', () => {
+  const TTL = 10_000; // renewals every 2 s; a proof lasts ttl - ttl/5 = 8 s from its renewal's start
+
+  function lapseWorld() {
+    const inner = memoryStore();
+    const u = unreliable(inner);
+    const clock = virtualClock(0);
+    const bCalls: number[] = [];
+    const abortReasons: unknown[] = [];
+    const flow = defineFlow('long', async (ctx) => {
+      const a = await ctx.step('a', () => 'a-done');
+      const b = await ctx.step('b', async ({ signal }) => {
+        bCalls.push(clock.now());
+        if (ctx.attempt > 1) return 'b-done';
+        // Attempt 1 works until the runtime gives the key up, then returns anyway.
+        await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+        abortReasons.push(ctx.signal.reason);
+        return 'b-late';
+      });
+      const c = await ctx.step('c', () => 'c-done');
+      return [a, b, c];
+    });
+    const kernel = createKernel({
+      store: u.store,
+      flows: [flow],
+      clock,
+      random: seededRandom(17),
+      ownerTtlMs: TTL,
+      pollIntervalMs: 2_000,
+    });
+    const log = recorder(kernel);
+    kernel.on('owner:lost', (e) => log.lost.push({ ...e, at: clock.now() }));
+    return { inner, u, clock, kernel, log, bCalls, abortReasons };
+  }
+
+  it('the store down past the proof: the run is aborted (owner:lost lapsed), nothing more is committed; after recovery the key is re-acquired at a higher epoch and the run completes', async () => {
+    const w = lapseWorld();
+    await w.kernel.start();
+    const handle = await w.kernel.submit({ key: 'repo:a', flow: 'long' });
+    await advanceUntil(w.clock, () => w.bCalls.length === 1, 0);
+    expect(w.bCalls).toEqual([0]);
+    await w.clock.advance(1_000);
+    w.u.state.down = true; // from t=1 s on, nothing answers: renewals at 2, 4, 6 s fail
+    await w.clock.advance(6_999);
+    expect(w.log.lost).toEqual([]);
+    expect(w.abortReasons).toEqual([]);
+    await w.clock.advance(1);
+    expect(w.log.lost).toEqual([{ key: 'repo:a', epoch: 1, reason: 'lapsed', at: 8_000 }]);
+    expect(w.abortReasons).toHaveLength(1);
+    expect(w.abortReasons[0]).toMatchObject({ code: 'owner_lost' });
+
+    await w.clock.advance(12_000); // still down until t=20 s
+    expect((await w.inner.getSteps(handle.id)).map((s) => [s.name, s.epoch])).toEqual([['a', 1]]);
+    expect(await w.inner.getRun(handle.id)).toMatchObject({ status: 'running', attempts: 1 });
+    expect(w.log.acquired).toEqual([{ key: 'repo:a', epoch: 1 }]);
+    expect(w.bCalls).toEqual([0]);
+
+    w.u.state.down = false;
+    const completed = w.kernel.once('run:completed', (e) => e.runId === handle.id);
+    let done = false;
+    void completed.then(() => (done = true));
+    await advanceUntil(w.clock, () => done, 4_000);
+    expect((await completed).result).toEqual(['a-done', 'b-done', 'c-done']);
+    expect(w.log.acquired).toEqual([
+      { key: 'repo:a', epoch: 1 },
+      { key: 'repo:a', epoch: 2 },
+    ]);
+    expect(w.bCalls).toHaveLength(2);
+    expect(w.bCalls[1]).toBeGreaterThanOrEqual(20_000);
+    expect((await w.inner.getSteps(handle.id)).map((s) => [s.name, s.result, s.epoch])).toEqual([
+      ['a', 'a-done', 1],
+      ['b', 'b-done', 2],
+      ['c', 'c-done', 2],
+    ]);
+    expect(await w.inner.getRun(handle.id)).toMatchObject({ status: 'completed', attempts: 2, epoch: 2 });
+    expect(w.log.failed).toEqual([]);
+    expect(w.log.lost).toHaveLength(1);
+    await w.kernel.stop();
+  });
+
+  it('only renewOwners failing: the run is aborted when its proof lapses, the key is re-acquired at a higher epoch, and the run completes', async () => {
+    const w = lapseWorld();
+    await w.kernel.start();
+    const handle = await w.kernel.submit({ key: 'repo:a', flow: 'long' });
+    await advanceUntil(w.clock, () => w.bCalls.length === 1, 0);
+    w.u.failNext('renewOwners', 1_000);
+    const completed = w.kernel.once('run:completed', (e) => e.runId === handle.id);
+    await w.clock.advance(7_999);
+    expect(w.log.lost).toEqual([]);
+    expect(w.u.calls('renewOwners')).toBe(3);
+    await w.clock.advance(1);
+    expect(w.log.lost).toEqual([{ key: 'repo:a', epoch: 1, reason: 'lapsed', at: 8_000 }]);
+    expect((await completed).result).toEqual(['a-done', 'b-done', 'c-done']);
+    expect(w.abortReasons).toEqual([expect.objectContaining({ code: 'owner_lost' })]);
+    expect(w.log.acquired.map((e) => e.epoch)).toEqual([1, 2]);
+    expect((await w.inner.getSteps(handle.id)).map((s) => [s.name, s.result, s.epoch])).toEqual([
+      ['a', 'a-done', 1],
+      ['b', 'b-done', 2],
+      ['c', 'c-done', 2],
+    ]);
+    expect(w.bCalls).toEqual([0, 8_000]);
+    await w.kernel.stop();
+  });
+});
