@@ -182,8 +182,10 @@ class KernelHost implements Kernel {
     const command = validateSubmit(options, new Set(this.flows.keys()));
     const id = this.random.uuid();
     const idempotencyKey = command.idempotencyKey ?? `run:${id}`;
-    const { run, created } = await this.outage.once('submit', () =>
-      this.store.enqueue({ ...command, id, idempotencyKey, now: this.clock.now() }),
+    const { run, created } = await this.outage.once(
+      'submit',
+      () => this.store.enqueue({ ...command, id, idempotencyKey, now: this.clock.now() }),
+      'write',
     );
     if (!created) {
       const differs = idempotencyConflict(run, command);

@@ -112,7 +112,7 @@ export class KeyDispatcher {
       takeOverFrom: dead ? owner.ownerId : undefined,
     };
     attempt.done = this.deps.outage
-      .once('acquire owner', () => this.deps.store.acquireOwner(request))
+      .once('acquire owner', () => this.deps.store.acquireOwner(request), 'write')
       .then((lease) => {
         this.acquiring.delete(key);
         const all = mergeNotices(attempt.again, notice);
@@ -155,7 +155,7 @@ export class KeyDispatcher {
   async signalOwner(key: string, notice: Notice): Promise<void> {
     if (!this.deps.wake || (!notice.urgent && notice.cancelRunId === undefined)) return;
     try {
-      const owner = await this.deps.outage.once('read owner', () => this.deps.store.getOwner(key));
+      const owner = await this.deps.outage.once('read owner', () => this.deps.store.getOwner(key), 'read');
       if (!owner?.channel || owner.ownerId === this.deps.ownerId || !isLeaseLive(owner, this.deps.clock.now())) return;
       const message: WakeMessage =
         notice.cancelRunId !== undefined ? { type: 'cancel', key, runId: notice.cancelRunId } : { type: 'wake', key, urgent: true };
@@ -181,7 +181,7 @@ export class KeyDispatcher {
     try {
       let after: string | undefined;
       for (;;) {
-        const page = await this.deps.outage.once('scan for work', () => this.deps.store.keysWithWork({ after, limit: SCAN_PAGE }));
+        const page = await this.deps.outage.once('scan for work', () => this.deps.store.keysWithWork({ after, limit: SCAN_PAGE }), 'read');
         const now = this.deps.clock.now();
         for (const work of page) {
           if (this.runtimes.has(work.key)) continue;

@@ -193,7 +193,7 @@ export class KeyRuntime {
 
   /** A read of durable state for a decision, retried while the store is unavailable. */
   private read<T>(operation: string, call: () => Promise<T>, alsoWhile: () => boolean): Promise<T | typeof GAVE_UP> {
-    return this.deps.outage.call(operation, call, () => this.running && alsoWhile());
+    return this.deps.outage.call(operation, call, () => this.running && alsoWhile(), 'read');
   }
 
   /** Reads durable demand for the key and applies the pure preemption decision to the active run. */

@@ -14,8 +14,11 @@ export const GAVE_UP = Symbol('gave up');
  * goes through `call`, which retries `StoreUnavailableError` with capped, jittered backoff for as
  * long as `goOn()` says the caller may still act (its lease is proven, it is not stopping), and
  * keeps the kernel-wide outage state: the first failure emits `store:unavailable`, the first
- * success after it `store:recovered`. Any other error passes through unchanged.
+ * successful *write* after it `store:recovered`. A successful read proves nothing (SQLite serves
+ * reads while another process holds the write lock, or the disk is full), so reads can open an
+ * outage but never close one. Any other error passes through unchanged.
  */
+export type StoreAccess = 'read' | 'write';
 export class StoreOutage {
   private downSince: number | undefined;
 
@@ -30,29 +33,34 @@ export class StoreOutage {
     return this.downSince !== undefined;
   }
 
-  call<T>(operation: string, fn: () => Promise<T>, goOn: () => boolean): Promise<T | typeof GAVE_UP> {
+  call<T>(operation: string, fn: () => Promise<T>, goOn: () => boolean, access: StoreAccess = 'write'): Promise<T | typeof GAVE_UP> {
     // The first attempt without a retry loop around it: the common case costs one promise.
     return fn().then(
       (value) => {
-        this.recovered(operation);
+        this.succeeded(operation, access);
         return value;
       },
       (error: unknown) => {
         if (!(error instanceof StoreUnavailableError)) throw error;
         this.failed(operation, error);
-        return this.retryAfterFailure(operation, fn, goOn);
+        return this.retryAfterFailure(operation, fn, goOn, access);
       },
     );
   }
 
-  private async retryAfterFailure<T>(operation: string, fn: () => Promise<T>, goOn: () => boolean): Promise<T | typeof GAVE_UP> {
+  private async retryAfterFailure<T>(
+    operation: string,
+    fn: () => Promise<T>,
+    goOn: () => boolean,
+    access: StoreAccess,
+  ): Promise<T | typeof GAVE_UP> {
     for (let attempt = 1; ; attempt++) {
       if (!goOn()) return GAVE_UP;
       await this.wait(backoffDelay(STORE_RETRY, attempt, this.random.next()));
       if (!goOn()) return GAVE_UP;
       try {
         const value = await fn();
-        this.recovered(operation);
+        this.succeeded(operation, access);
         return value;
       } catch (error) {
         if (!(error instanceof StoreUnavailableError)) throw error;
@@ -65,10 +73,10 @@ export class StoreOutage {
    * One attempt, no retry, for calls whose caller retries on its own terms (a submit, a scan, a key
    * acquisition): its outcome still opens or closes the outage. Errors pass through unchanged.
    */
-  async once<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+  async once<T>(operation: string, fn: () => Promise<T>, access: StoreAccess): Promise<T> {
     try {
       const value = await fn();
-      this.recovered(operation);
+      this.succeeded(operation, access);
       return value;
     } catch (error) {
       if (error instanceof StoreUnavailableError) this.failed(operation, error);
@@ -87,8 +95,8 @@ export class StoreOutage {
     this.events.emit('store:unavailable', { operation, reason: error.reason, message: error.message });
   }
 
-  private recovered(operation: string): void {
-    if (this.downSince === undefined) return;
+  private succeeded(operation: string, access: StoreAccess): void {
+    if (this.downSince === undefined || access === 'read') return;
     const downMs = this.clock.monotonic() - this.downSince;
     this.downSince = undefined;
     this.events.emit('store:recovered', { operation, downMs });
