@@ -38,6 +38,7 @@ async function worker(scenario: Scenario, db: string, dir: string, id: string, s
   let close: () => Promise<void>;
   if (scenario === 'raw') {
     const conn = openDatabase(db, 'FULL', 10_000);
+    conn.pragma('busy_timeout = 10000'); // the raw baseline waits for the lock on its thread, as plain SQLite code does
     conn.exec('CREATE TABLE IF NOT EXISTS bench_raw (id INTEGER PRIMARY KEY, worker TEXT, at INTEGER)');
     const insert = conn.prepare('INSERT INTO bench_raw (worker, at) VALUES (?, ?)');
     const txn = conn.transaction(() => insert.run(id, Date.now()));

@@ -6,8 +6,7 @@
 // Every `renewEveryMs` it renews every tracked lease in one store transaction, unless the kernel's
 // event loop has not beaten its heartbeat (slot 0 of the first proof page) for `hungAfterMs`; after
 // a renewal that started at monotonic `t0` it writes `t0 + ttl - margin` into each renewed lease's
-// proof slot, and `-Infinity` into a lost one's. It also runs the store's upkeep (`maintain`) about
-// once a second.
+// proof slot, and `-Infinity` into a lost one's.
 //
 // Process dies: the thread dies with it; nothing renews, the leases expire after their TTL.
 import { parentPort, workerData } from 'node:worker_threads';
@@ -17,7 +16,6 @@ import { parentPort, workerData } from 'node:worker_threads';
 /** @typedef {import('./lease-keeper-protocol.js').ToKeeper} ToKeeper */
 /** @typedef {import('./lease-keeper-protocol.js').FromKeeper} FromKeeper */
 
-const MAINTAIN_EVERY_MS = 1_000;
 /** Monotonic milliseconds: the process-wide CLOCK_MONOTONIC the kernel's thread reads too. */
 const monotonicNow = () => Number(process.hrtime.bigint()) / 1e6;
 
@@ -38,7 +36,6 @@ let timer;
 let stopping = false;
 let hung = false;
 let busy = false;
-let lastMaintain = monotonicNow();
 
 /** @param {number} slot @param {number} until */
 function prove(slot, until) {
@@ -79,10 +76,6 @@ async function tick() {
       post({ type: 'hung', hung });
     }
     if (!hung && tracked.size > 0) await renewAll(renewer);
-    if (monotonicNow() - lastMaintain >= MAINTAIN_EVERY_MS) {
-      lastMaintain = monotonicNow();
-      await renewer.maintain?.();
-    }
   } catch (error) {
     post({ type: 'renew-failed', message: error instanceof Error ? error.message : String(error) });
   } finally {

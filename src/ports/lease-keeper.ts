@@ -80,7 +80,5 @@ export interface OwnerRenewer {
     readonly now: number;
     readonly ttlMs: number;
   }): { readonly renewed: readonly boolean[] } | Promise<{ readonly renewed: readonly boolean[] }>;
-  /** Periodic upkeep the store wants off the kernel's event loop (SQLite: WAL checkpoints). */
-  maintain?(): void | Promise<void>;
   close(): void | Promise<void>;
 }

@@ -61,7 +61,7 @@ export interface SqliteStoreOptions {
 /**
  * The embedded default store: one SQLite file in WAL mode, every write in a `BEGIN IMMEDIATE`
  * transaction, writes from concurrent key runtimes group-committed (see WriteBatcher), and lease
- * renewal and WAL checkpoints on a thread of their own while a kernel runs (`openLeaseKeeper`).
+ * renewal on a thread of its own while a kernel runs (`openLeaseKeeper`).
  */
 export function sqliteStore(options: SqliteStoreOptions): Store {
   const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
@@ -289,25 +289,18 @@ class SqliteStore implements Store {
     });
   }
 
-  /**
-   * Renewal and WAL checkpoints move to a thread with its own connection for as long as the
-   * keeper is open; this connection stops checkpointing on its own meanwhile, so no commit on the
-   * event loop pays for a checkpoint.
-   */
+  /** Owner-lease renewal on a thread with its own connection, for as long as the keeper is open. */
   async openLeaseKeeper(options: LeaseKeeperOptions): Promise<LeaseKeeper> {
     if (this.path === ':memory:')
       throw new HoldfastError('keeper_unsupported', 'an in-memory SQLite database cannot be shared with a thread');
     const renewer = { module: siblingFile(import.meta.url, 'owner-renewer.js'), options: { path: resolve(this.path) } };
     const keeper = await startLeaseKeeperThread(renewer, options);
-    this.db.pragma('wal_autocheckpoint = 0');
     const kept: LeaseKeeper = {
       now: () => keeper.now(),
       keep: (lease, acquiredAt) => keeper.keep(lease, acquiredAt),
       heartbeat: () => keeper.heartbeat(),
       close: async () => {
-        if (!this.keepers.delete(kept)) return;
-        await keeper.close();
-        if (this.keepers.size === 0 && this.db.open) this.db.pragma('wal_autocheckpoint = 1000');
+        if (this.keepers.delete(kept)) await keeper.close();
       },
     };
     this.keepers.add(kept);
