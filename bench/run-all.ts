@@ -4,7 +4,9 @@
 //   2. submit-to-start latency for an idle key (submit-latency.ts)
 //   3. preemption latency: urgent submit's commit to the in-flight turn's abort and to the urgent
 //      run's first step (preemption.ts)
-//   4. lanes.ts and provider-kill.ts, when present, as child processes (output passed through)
+//   4. event-loop delay while another process holds the write lock (loop-delay.ts)
+//   5. recovery of 1,000 in-flight keys after a SIGKILL (recovery.ts)
+//   6. lanes.ts and provider-kill.ts, when present, as child processes (output passed through)
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { cpus, platform, release } from 'node:os';
@@ -12,7 +14,9 @@ import { dirname, join, relative } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { formatKernelSteps, kernelStepsJson, runKernelSteps } from './kernel-steps.js';
+import { formatLoopDelay, loopDelayJson, measureLoopDelay } from './loop-delay.js';
 import { formatPreemption, preemptionJson, runPreemption } from './preemption.js';
+import { formatRecovery, measureRecovery } from './recovery.js';
 import { formatSubmitLatency, runSubmitLatency, submitLatencyJson } from './submit-latency.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -70,9 +74,17 @@ heading('3. preemption latency');
 const preemption = await runPreemption(PREEMPT_SAMPLES);
 console.log(formatPreemption(preemption));
 
-heading('4. lane leases (bench/lanes.ts)');
+heading('4. event-loop delay under a held write lock');
+const loopDelay = await measureLoopDelay();
+console.log(formatLoopDelay(loopDelay));
+
+heading('5. recovery after SIGKILL');
+const recovery = await measureRecovery();
+console.log(formatRecovery(recovery));
+
+heading('6. lane leases (bench/lanes.ts)');
 const lanes = await runChild('lanes.ts');
-heading('5. provider process groups (bench/provider-kill.ts)');
+heading('7. provider process groups (bench/provider-kill.ts)');
 const providerKill = await runChild('provider-kill.ts');
 
 const totalSeconds = (performance.now() - began) / 1000;
@@ -83,6 +95,8 @@ console.log(
     kernelSteps: kernelStepsJson(steps),
     submitToStart: submitLatencyJson(latency),
     preemption: preemptionJson(preemption),
+    loopDelay: loopDelayJson(loopDelay),
+    recovery,
     children: [lanes, providerKill],
     totalSeconds: Number(totalSeconds.toFixed(1)),
   })}`,
