@@ -69,6 +69,8 @@ export function sqliteStore(options: SqliteStoreOptions): Store {
   return new SqliteStore(db, options.path, busyTimeoutMs);
 }
 
+const ATOMIC = { atomic: true } as const;
+
 class SqliteStore implements Store {
   readonly description: string;
   readonly localDirectory: string | undefined;
@@ -238,6 +240,10 @@ class SqliteStore implements Store {
     }));
   }
 
+  /**
+   * Atomic for the batcher (no savepoint): every way it can fail throws before its first write
+   * (the fenced insert inserts nothing, or violates the primary key and writes nothing).
+   */
   commitStep(request: CommitStep): Promise<StepRecord> {
     const result = JSON.stringify(request.result);
     return this.batcher.write(() => {
@@ -259,7 +265,7 @@ class SqliteStore implements Store {
       }
       if (this.q.clearFrameAt.run(runId, seq).changes > 0) this.q.unpark.run(runId);
       return { runId, seq, name, result: request.result, epoch, committedAt: now };
-    });
+    }, ATOMIC);
   }
 
   finishRun(request: FinishRun): Promise<RunRecord> {
