@@ -116,7 +116,8 @@ export interface Store {
 
   /**
    * Fenced. Puts a running run back in the queue (its committed steps are kept; a pending
-   * `abort-keep` cancel request is thereby satisfied and cleared).
+   * `abort-keep` cancel request is thereby satisfied and cleared, a pending `abort-drop` one stays
+   * and the next claim drops the run).
    */
   requeueRun(request: Fence & { runId: RunId }): Promise<void>;
 

@@ -122,7 +122,9 @@ export class JournaledContext implements FlowContext {
     const frame = this.env.frame;
     const resumed = frame !== undefined && frame.turnSeq === seq && frame.provider === providerName;
     const sessionId = options.session ?? (resumed ? frame.sessionId : null) ?? this.runId;
-    this.position = { seq, name, turn: undefined };
+    // A turn re-issued from a frame counts as started already: if the run is parked again before
+    // the re-issue starts, the new frame still names the interrupted turn and its session.
+    this.position = { seq, name, turn: resumed ? { provider: providerName, input, sessionId } : undefined };
     this.checkLive();
     await this.env.beforeTurn();
     this.checkLive();

@@ -331,6 +331,20 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
       await store.close();
     });
 
+    it('a requeue keeps an abort-drop request for the next claim, whichever was applied first', async () => {
+      const store = await makeStore();
+      await store.enqueue(command({ id: 'r', key: 'k' }));
+      const fence = await own(store, 'k');
+      await claim(store, { ...fence, now: 1 });
+      await store.requestCancel({ runId: 'r', mode: 'abort-drop', now: 2 });
+      await store.requeueRun({ ...fence, runId: 'r' });
+      expect(await store.getRun('r')).toMatchObject({ status: 'queued', cancelRequested: 'abort-drop' });
+      const next = await store.claimNext({ ...fence, now: 3 });
+      expect(next.claimed).toBeUndefined();
+      expect(next.dropped.map((r) => [r.id, r.status])).toEqual([['r', 'cancelled']]);
+      await store.close();
+    });
+
     it('urgent demand ignores an urgent run an operator asked to drop', async () => {
       const store = await makeStore();
       await store.enqueue(command({ id: 'u1', key: 'k', priority: 'urgent', preempt: 'steal' }));

@@ -267,7 +267,9 @@ class MemoryStore implements Store {
   async requeueRun(request: Fence & { runId: string }): Promise<void> {
     this.fence(request);
     const run = this.runOfKey(request.runId, request.key);
-    if (run.status === 'running') this.runs.set(run.id, { ...run, status: 'queued', cancelRequested: null });
+    if (run.status !== 'running') return;
+    const cancelRequested = run.cancelRequested === 'abort-keep' ? null : run.cancelRequested; // a drop waits for the next claim
+    this.runs.set(run.id, { ...run, status: 'queued', cancelRequested });
   }
 
   async close(): Promise<void> {

@@ -50,7 +50,9 @@ const RUN_SQL = {
     WHERE r.id = @runId AND r.key = @key AND r.status = 'running' AND o.owner_id = @ownerId AND o.epoch = @epoch`,
   finish: `UPDATE runs SET status = @status, result = @result, error_code = @code, error_message = @message, finished_at = @now
       WHERE id = @id AND key = @key AND status IN ('queued', 'running')`,
-  requeue: "UPDATE runs SET status = 'queued', cancel_mode = NULL WHERE id = ? AND key = ? AND status = 'running'",
+  // An abort-keep request is satisfied by the requeue; an abort-drop one stays for the next claim.
+  requeue: `UPDATE runs SET status = 'queued', cancel_mode = CASE cancel_mode WHEN 'abort-keep' THEN NULL ELSE cancel_mode END
+    WHERE id = ? AND key = ? AND status = 'running'`,
   reopen: `UPDATE runs SET status = 'queued', result = NULL, error_code = NULL, error_message = NULL, finished_at = NULL,
       cancel_mode = NULL, parked = 0 WHERE id = ? AND status IN ('failed', 'cancelled')`,
   insertAction: 'INSERT INTO operator_actions (run_id, action, detail, at) VALUES (?, ?, ?, ?)',
