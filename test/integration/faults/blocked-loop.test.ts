@@ -7,17 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isAlive, logLines, query, startFixture, until, type Fixture } from '../../support/processes.js';
+import { eventLines, payload, type EventLine } from '../../support/fixture-logs.js';
 
 const KEY = 'repo:blocked';
-
-/** One line of the fixture's log: `<kind> <fields...> <pid> <ms>`, in append order. */
-interface Entry {
-  readonly index: number;
-  readonly kind: string;
-  readonly fields: readonly string[];
-  readonly pid: number;
-  readonly at: number;
-}
 
 interface OwnerEvent {
   readonly key: string;
@@ -25,23 +17,8 @@ interface OwnerEvent {
   readonly reason?: string;
 }
 
-function entries(log: string): Entry[] {
-  return logLines(log).map((parts, index) => ({
-    index,
-    kind: parts[0] ?? '',
-    fields: parts.slice(1, -2),
-    pid: Number(parts.at(-2)),
-    at: Number(parts.at(-1)),
-  }));
-}
-
-/** The JSON payload of an event line. */
-function payload<T>(entry: Entry): T {
-  return JSON.parse(entry.fields.join(' ')) as T;
-}
-
 /** `epoch=N` and `attempt=N` of a `start` line. */
-function field(entry: Entry, name: string): number {
+function field(entry: EventLine, name: string): number {
   const found = entry.fields.find((f) => f.startsWith(`${name}=`));
   if (found === undefined) throw new Error(`no ${name}= in ${entry.kind} ${entry.fields.join(' ')}`);
   return Number(found.slice(name.length + 1));
@@ -91,8 +68,8 @@ async function twoKernels(env: Record<string, string>) {
     `runs ${JSON.stringify(runs(db))}; log:\n${logLines(log)
       .map((l) => l.join(' '))
       .join('\n')}\nstderr:\n${first.stderr()}${second.stderr()}`;
-  await until('the step to start', () => entries(log).some((e) => e.kind === 'start'), diagnose);
-  const started = entries(log).find((e) => e.kind === 'start')!;
+  await until('the step to start', () => eventLines(log).some((e) => e.kind === 'start'), diagnose);
+  const started = eventLines(log).find((e) => e.kind === 'start')!;
   const [owner, other] = started.pid === first.pid ? [first, second] : [second, first];
   expect(owner.pid, 'the step runs in one of the two kernels').toBe(started.pid);
   return { db, log, owner, other, started, diagnose };
@@ -108,12 +85,12 @@ async function stop(fixture: Fixture): Promise<number | null> {
 describe('a step that blocks the event loop', () => {
   it('a 2.5 s block under a 1 s lease: the step executes once, in the owner only, and commits once', async () => {
     const { db, log, owner, other, started, diagnose } = await twoKernels({ OWNER_TTL_MS: '1000', BLOCK_MS: '2500' });
-    await until('the run to complete', () => entries(log).some((e) => e.kind === 'run:completed'), diagnose);
+    await until('the run to complete', () => eventLines(log).some((e) => e.kind === 'run:completed'), diagnose);
     expect(isAlive(other.pid), 'the other kernel was serving all along').toBe(true);
     expect(await stop(owner)).toBe(0);
     expect(await stop(other)).toBe(0);
 
-    const all = entries(log);
+    const all = eventLines(log);
     const of = (kind: string) => all.filter((e) => e.kind === kind);
     expect(of('start'), diagnose()).toHaveLength(1);
     expect([field(started, 'epoch'), field(started, 'attempt')]).toEqual([1, 1]);
@@ -147,18 +124,18 @@ describe('a step that blocks the event loop', () => {
     const hung = owner;
     const survivor = other;
     const hungEpoch = field(started, 'epoch');
-    const done = (e: Entry) => e.kind === 'run:completed';
-    const hungEnded = (e: Entry) => e.kind === 'end' && e.pid === hung.pid;
-    const hungLost = (e: Entry) => e.kind === 'owner:lost' && e.pid === hung.pid;
+    const done = (e: EventLine) => e.kind === 'run:completed';
+    const hungEnded = (e: EventLine) => e.kind === 'end' && e.pid === hung.pid;
+    const hungLost = (e: EventLine) => e.kind === 'owner:lost' && e.pid === hung.pid;
     await until(
       'the run to complete and the hung kernel to come back and give the key up',
-      () => [done, hungEnded, hungLost].every((p) => entries(log).some(p)),
+      () => [done, hungEnded, hungLost].every((p) => eventLines(log).some(p)),
       diagnose,
     );
     expect(await stop(hung)).toBe(0);
     expect(await stop(survivor)).toBe(0);
 
-    const all = entries(log);
+    const all = eventLines(log);
     const by = (pid: number, kind: string) => all.filter((e) => e.pid === pid && e.kind === kind);
 
     // The survivor took the key over under a higher epoch, not before the hung threshold, and

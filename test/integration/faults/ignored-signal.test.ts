@@ -5,24 +5,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { isAlive, logLines, query, startFixture, until } from '../../support/processes.js';
-
-interface Logged {
-  readonly at: number;
-  readonly what: string;
-  readonly data: Record<string, unknown>;
-}
-
-/** `<wall ms> <what> <json>` lines; a line still being appended (not yet whole JSON) is left for later. */
-function parseLog(log: string): Logged[] {
-  return logLines(log).flatMap(([at, what, ...json]) => {
-    try {
-      return [{ at: Number(at), what: what!, data: JSON.parse(json.join(' ')) as Record<string, unknown> }];
-    } catch {
-      return [];
-    }
-  });
-}
+import { isAlive, query, startFixture, until } from '../../support/processes.js';
+import { timedLines, type TimedLine } from '../../support/fixture-logs.js';
 
 interface RunRow {
   readonly id: string;
@@ -38,7 +22,7 @@ function setup() {
   const dir = mkdtempSync(join(tmpdir(), 'hf-stuck-'));
   const db = join(dir, 'state.db');
   const log = join(dir, 'kernel.log');
-  const entries = (what?: string): Logged[] => parseLog(log).filter((e) => what === undefined || e.what === what);
+  const entries = (what?: string): TimedLine[] => timedLines(log).filter((e) => what === undefined || e.what === what);
   const runs = (): RunRow[] =>
     query<RunRow>(db, 'SELECT id, status, priority, result, error_code, created_at, finished_at FROM runs ORDER BY seq');
   const diagnose = () =>

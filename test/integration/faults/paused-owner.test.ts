@@ -9,34 +9,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isAlive, logLines, query, startFixture, until, type Fixture } from '../../support/processes.js';
+import { eventLines, payload, type EventLine } from '../../support/fixture-logs.js';
 
 const KEY = 'repo:paused';
 const PAUSE_MS = 3_000; // three times the 1 s lease
 
 /** One line of a fixture's log or effects file: `<kind> <fields...> <pid> <ms>`, in append order. */
-interface Entry {
-  readonly index: number;
-  readonly kind: string;
-  readonly fields: readonly string[];
-  readonly pid: number;
-  readonly at: number;
-}
-
-function entries(file: string): Entry[] {
-  return logLines(file).map((parts, index) => ({
-    index,
-    kind: parts[0] ?? '',
-    fields: parts.slice(1, -2),
-    pid: Number(parts.at(-2)),
-    at: Number(parts.at(-1)),
-  }));
-}
-
-/** The JSON payload of an event line. */
-function payload<T>(entry: Entry): T {
-  return JSON.parse(entry.fields.join(' ')) as T;
-}
-
 /** An effect the external system received: `effect <key> <epoch> <pid> <ms>`. */
 interface Effect {
   readonly index: number;
@@ -46,7 +24,7 @@ interface Effect {
 }
 
 function effectsOf(file: string): Effect[] {
-  return entries(file).map((e) => ({ index: e.index, key: e.fields[0] ?? '', epoch: Number(e.fields[1]), pid: e.pid }));
+  return eventLines(file).map((e) => ({ index: e.index, key: e.fields[0] ?? '', epoch: Number(e.fields[1]), pid: e.pid }));
 }
 
 /**
@@ -124,11 +102,11 @@ describe('an owner paused past its lease', () => {
     expect(effectsOf(effects).filter((e) => e.pid === owner.pid)).toHaveLength(sentBeforePause);
     process.kill(owner.pid, 'SIGCONT');
 
-    const ownerLine = (kind: string) => (e: Entry) => e.pid === owner.pid && e.kind === kind;
-    const completed = (e: Entry) => e.kind === 'run:completed';
+    const ownerLine = (kind: string) => (e: EventLine) => e.pid === owner.pid && e.kind === kind;
+    const completed = (e: EventLine) => e.kind === 'run:completed';
     await until(
       'the paused owner to see the abort and the run to complete',
-      () => [ownerLine('saw-abort'), ownerLine('owner:lost'), completed].every((p) => entries(log).some(p)),
+      () => [ownerLine('saw-abort'), ownerLine('owner:lost'), completed].every((p) => eventLines(log).some(p)),
       diagnose,
     );
     expect(isAlive(owner.pid) && isAlive(other.pid), 'both kernels still serve').toBe(true);
@@ -136,7 +114,7 @@ describe('an owner paused past its lease', () => {
     expect(await stop(owner)).toBe(0);
     expect(await stop(other)).toBe(0);
 
-    const all = entries(log);
+    const all = eventLines(log);
     const by = (pid: number, kind: string) => all.filter((e) => e.pid === pid && e.kind === kind);
     const takeover = by(other.pid, 'owner:acquired').find((e) => payload<OwnerEvent>(e).key === KEY);
     expect(takeover, diagnose()).toBeDefined();

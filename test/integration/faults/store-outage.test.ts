@@ -4,25 +4,9 @@ import { mkdtempSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { logLines, query, startFixture, until, type Fixture } from '../../support/processes.js';
+import { query, startFixture, until, type Fixture } from '../../support/processes.js';
+import { timedLines, type TimedLine } from '../../support/fixture-logs.js';
 import { mountTinyFs } from '../../support/tiny-fs.js';
-
-interface Logged {
-  readonly at: number;
-  readonly what: string;
-  readonly data: Record<string, unknown>;
-}
-
-/** `<wall ms> <what> <json>` lines; a line still being appended (not yet whole JSON) is left for later. */
-function parseLog(log: string): Logged[] {
-  return logLines(log).flatMap(([at, what, ...json]) => {
-    try {
-      return [{ at: Number(at), what: what!, data: JSON.parse(json.join(' ')) as Record<string, unknown> }];
-    } catch {
-      return [];
-    }
-  });
-}
 
 interface RunRow {
   readonly status: string;
@@ -37,7 +21,7 @@ async function startKernel(db: string) {
   const log = join(dir, 'kernel.log');
   const fixture = startFixture('outage-kernel.ts', [db, log, dir]);
   await fixture.line('ready');
-  const entries = (what?: string): Logged[] => parseLog(log).filter((e) => what === undefined || e.what === what);
+  const entries = (what?: string): TimedLine[] => timedLines(log).filter((e) => what === undefined || e.what === what);
   const diagnose = () =>
     `kernel log:\n${entries()
       .map((e) => `${e.at} ${e.what} ${JSON.stringify(e.data)}`)
