@@ -150,6 +150,17 @@ export class IdempotencyConflictError extends HoldfastError {
   }
 }
 
+/** A child run failed or was cancelled; `ctx.join` throws this with the child's own error. */
+export class ChildFailedError extends HoldfastError {
+  readonly childId: string;
+  readonly childError: { readonly code: string; readonly message: string };
+  constructor(childId: string, status: string, error: { readonly code: string; readonly message: string }) {
+    super('child_failed', `child run ${childId} ${status}: ${error.code}: ${error.message}`);
+    this.childId = childId;
+    this.childError = error;
+  }
+}
+
 /** No run has this id in the store. */
 export class RunNotFoundError extends HoldfastError {
   readonly runId: string;

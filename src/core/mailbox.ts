@@ -1,4 +1,4 @@
-import type { Priority, RunStatus } from '../model/index.js';
+import type { Millis, Priority, RunStatus, WaitKind } from '../model/index.js';
 
 /** Sort rank of a priority: lower runs first (K4). */
 export function priorityRank(priority: Priority): number {
@@ -16,19 +16,48 @@ export interface MailboxEntry {
   readonly status: RunStatus;
   readonly priority: Priority;
   readonly seq: number;
+  /** Parked by `steal` (a `preempted` wait). */
   readonly parked: boolean;
+}
+
+/** A run as the claim sees it: its place in the mailbox, its wait, its deadline, its cancel request. */
+export interface ClaimableEntry extends MailboxEntry {
+  readonly cancelRequested: 'abort-keep' | 'abort-drop' | null;
+  /** The end of its wait, while `waiting` (null: until woken by another run). */
+  readonly wakeAt: Millis | null;
+  readonly waitKind: WaitKind | null;
+  readonly deadlineAt: Millis | null;
+}
+
+/**
+ * Whether a run can be claimed at `now` (D8): queued, or left running by a dead owner, or waiting
+ * with its wait (or its deadline) come.
+ */
+export function isClaimable(entry: ClaimableEntry, now: Millis): boolean {
+  if (entry.status === 'queued' || entry.status === 'running') return true;
+  if (entry.status !== 'waiting') return false;
+  return (entry.wakeAt !== null && entry.wakeAt <= now) || (entry.deadlineAt !== null && entry.deadlineAt <= now);
+}
+
+/**
+ * Whether a run gives its key work for an owner at `now`: it can be claimed, or it is pending with
+ * an operator's `abort-drop` that only an owner's claim applies.
+ */
+export function hasWork(entry: ClaimableEntry, now: Millis): boolean {
+  const pending = entry.status === 'queued' || entry.status === 'running' || entry.status === 'waiting';
+  return isClaimable(entry, now) || (pending && entry.cancelRequested === 'abort-drop');
 }
 
 /**
  * Mailbox order of a key (K4, K6): a run already `running` (left in flight, resumed first so one
  * key never has two runs started), then every urgent run (the whole urgent burst), then runs
  * parked by `steal` (the interrupted worker gets its turn back before other work), then normal
- * before background; FIFO (by seq) within each. Returns the next entry to claim, if any.
+ * before background; FIFO (by seq) within each. A run whose wait ended re-enters at its priority.
+ * Returns the next entry to claim among `entries` (all of them claimable), if any.
  */
 export function nextInMailbox<T extends MailboxEntry>(entries: readonly T[]): T | undefined {
   let best: T | undefined;
   for (const entry of entries) {
-    if (entry.status !== 'queued' && entry.status !== 'running') continue;
     if (best === undefined || compareMailbox(entry, best) < 0) best = entry;
   }
   return best;
@@ -45,22 +74,22 @@ export function compareMailbox(a: MailboxEntry, b: MailboxEntry): number {
   return rank !== 0 ? rank : a.seq - b.seq;
 }
 
-export interface ClaimableEntry extends MailboxEntry {
-  readonly cancelRequested: 'abort-keep' | 'abort-drop' | null;
-}
-
 /**
- * The claim decision of a key whose runtime executes nothing (K4, K6), made in one transaction:
- * every pending run an operator asked to drop is dropped (it may have been left `running` by a
- * dead owner; nobody executes it now), and the next of the others in mailbox order is claimed.
- * With `urgentOnly` (the runtime holds an urgent execution slot) only an urgent run is claimed.
+ * The claim decision of a key whose runtime executes nothing (K4, K6, D8), made in one
+ * transaction: every pending run an operator asked to drop is dropped (queued, waiting, or left
+ * `running` by a dead owner; nobody executes it now), and the next claimable one of the others in
+ * mailbox order is claimed. With `urgentOnly` (the runtime holds an urgent execution slot) only an
+ * urgent run is claimed.
  */
 export function decideClaim<T extends ClaimableEntry>(
   entries: readonly T[],
+  now: Millis,
   options: { readonly urgentOnly?: boolean } = {},
 ): { readonly drop: T[]; readonly claim: T | undefined } {
-  const pending = entries.filter((e) => e.status === 'queued' || e.status === 'running');
+  const pending = entries.filter((e) => e.status === 'queued' || e.status === 'running' || e.status === 'waiting');
   const drop = pending.filter((e) => e.cancelRequested === 'abort-drop').sort((a, b) => a.seq - b.seq);
-  const rest = pending.filter((e) => e.cancelRequested !== 'abort-drop' && (!options.urgentOnly || e.priority === 'urgent'));
+  const rest = pending.filter(
+    (e) => e.cancelRequested !== 'abort-drop' && isClaimable(e, now) && (!options.urgentOnly || e.priority === 'urgent'),
+  );
   return { drop, claim: nextInMailbox(rest) };
 }

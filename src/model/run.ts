@@ -1,17 +1,18 @@
 import type { Json } from './json.js';
+import type { RunWait } from './wait.js';
 
-/** A key names the unit of ownership, usually a repository: `repo:acme/web`. */
-export type Key = string;
-export type RunId = string;
-/** Fencing token: bumped every time a key changes hands. */
-export type Epoch = number;
-/** Milliseconds since the Unix epoch, always read from an injected Clock. */
-export type Millis = number;
+import type { Epoch, Key, Millis, RunId } from './ids.js';
+
+export type { Epoch, Key, Millis, RunId } from './ids.js';
 
 export const PRIORITIES = ['urgent', 'normal', 'background'] as const;
 export type Priority = (typeof PRIORITIES)[number];
 
-export const RUN_STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled'] as const;
+/**
+ * `waiting`: the run is suspended (a timer, a retry backoff, a child, an effect's backoff, or parked
+ * by `steal`) and does not hold its key; see `RunWait`.
+ */
+export const RUN_STATUSES = ['queued', 'running', 'waiting', 'completed', 'failed', 'cancelled'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
 export type TerminalStatus = Extract<RunStatus, 'completed' | 'failed' | 'cancelled'>;
 
@@ -70,8 +71,16 @@ export interface RunRecord {
   readonly error: RunError | undefined;
   /** Epoch of the owner that last claimed the run. */
   readonly epoch: Epoch | null;
-  /** Parked by `steal`: it has a frame and resumes after the urgent burst, before normal work. */
+  /** Parked by `steal`: its wait is a `preempted` one, with a frame; it resumes after the urgent burst. */
   readonly parked: boolean;
+  /** Why and until when the run waits, while its status is `waiting` (else null). */
+  readonly wait: RunWait | null;
+  /** The run that spawned this one (`ctx.spawn`), or null. */
+  readonly parentId: RunId | null;
+  /** When the run ends `failed` with code `deadline` if it has not ended before, or null. */
+  readonly deadlineAt: Millis | null;
+  /** Its step journal was pruned by retention (D5); the summary (status, result, error) remains. */
+  readonly compacted: boolean;
   /** An operator asked to cancel it (`kernel.cancel`); applied by the owning runtime. */
   readonly cancelRequested: CancelMode | null;
   readonly createdAt: Millis;
@@ -121,4 +130,17 @@ export interface OperatorAction {
 export interface FencingToken {
   readonly key: Key;
   readonly epoch: Epoch;
+}
+
+/** A failed attempt of a step that is retried (D6): journaled so a re-run knows where it is. */
+export interface StepAttempt {
+  readonly runId: RunId;
+  readonly seq: number;
+  readonly name: string;
+  /** 1 for the first attempt. */
+  readonly attempt: number;
+  readonly error: RunError;
+  readonly failedAt: Millis;
+  /** When the next attempt is due (the end of the retry wait), or null if none follows. */
+  readonly retryAt: Millis | null;
 }

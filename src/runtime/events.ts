@@ -1,5 +1,5 @@
 import type { StoreUnavailableReason } from '../errors.js';
-import type { Epoch, Json, Key, PreemptKind, Priority, RunError, RunId } from '../model/index.js';
+import type { Epoch, Json, Key, Millis, PreemptKind, Priority, RunError, RunId, WaitKind } from '../model/index.js';
 import type { ProviderChunk } from '../ports/provider.js';
 
 /** Everything the kernel reports, by event name. Tests await these instead of sleeping. */
@@ -21,6 +21,20 @@ export interface KernelEvents {
   'run:requeued': { runId: RunId; key: Key; reason: string };
   /** The runtime decided to interrupt the active run (K5); `by` is the urgent run or `operator`. */
   'run:interrupted': { runId: RunId; key: Key; kind: PreemptKind; by: string };
+  /** A run entered a durable wait (D8): it does not hold its key until `wakeAt` (null: until its child ends). */
+  'run:waiting': { runId: RunId; key: Key; kind: WaitKind; wakeAt: Millis | null };
+  /** A run spawned a child run (D7). */
+  'run:spawned': { runId: RunId; key: Key; flow: string; parentId: RunId };
+  /** An effect was claimed and is about to be emitted (attempt 1, or a retry with the same key). */
+  'effect:claimed': { runId: RunId; key: Key; effectKey: string; name: string; attempt: number };
+  /** An effect's artifact was recorded: it is never emitted again. */
+  'effect:delivered': { runId: RunId; key: Key; effectKey: string; name: string; attempt: number };
+  /** An emit failed; it is retried at `retryAt` (null: never, the run fails). */
+  'effect:failed': { runId: RunId; key: Key; effectKey: string; name: string; attempt: number; error: RunError; retryAt: Millis | null };
+  /** A schedule's tick enqueued a command (or skipped a missed tick: `runId` null). */
+  'schedule:fired': { scheduleId: string; fireAt: Millis; runId: RunId | null };
+  /** Retention pruned the journal of finished runs (D5). */
+  'journal:compacted': { runs: number; steps: number; bytes: number };
   /** A run was parked by `steal` with its frame; it resumes after the urgent burst. */
   'run:parked': { runId: RunId; key: Key; turnSeq: number; by: string };
   /** A parked run was claimed again and continues from its frame. */

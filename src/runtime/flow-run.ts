@@ -1,6 +1,7 @@
 import { JournalDivergenceError } from '../errors.js';
 import { findNonJson } from '../core/json-value.js';
 import type { Json, RunError, RunRecord, StepRecord } from '../model/index.js';
+import type { SuspendRun } from '../ports/store.js';
 import type { Flow, FlowContext } from './flow.js';
 import { JournaledContext, type RunEnvironment, type RunPosition } from './journaled-context.js';
 import { toRunError } from './run-error.js';
@@ -12,7 +13,9 @@ export type RunOutcome =
   | { readonly kind: 'completed'; readonly result: Json }
   | { readonly kind: 'failed'; readonly error: RunError }
   /** Stopped by the runtime's signal before it finished; `at` is where, for a parked frame. */
-  | { readonly kind: 'interrupted'; readonly reason: unknown; readonly at: RunPosition };
+  | { readonly kind: 'interrupted'; readonly reason: unknown; readonly at: RunPosition }
+  /** Entered a durable wait (already recorded): nothing more to record. */
+  | { readonly kind: 'suspended'; readonly wait: SuspendRun['wait'] };
 
 /** One execution of a run in progress. */
 export interface Execution {
@@ -78,5 +81,13 @@ function flowFacade(context: JournaledContext): FlowContext {
     fencingToken: context.fencingToken,
     step: context.step.bind(context),
     turn: context.turn.bind(context),
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- bind() drops the overloads of FlowContext.effect
+    effect: context.effect.bind(context) as FlowContext['effect'],
+    sleep: context.sleep.bind(context),
+    sleepUntil: context.sleepUntil.bind(context),
+    spawn: context.spawn.bind(context),
+    join: context.join.bind(context),
+    call: context.call.bind(context),
+    scratchDir: context.scratchDir.bind(context),
   });
 }

@@ -1,56 +1,34 @@
-import { backoffDelay, type BackoffPolicy } from '../core/backoff.js';
 import { findNonJson } from '../core/json-value.js';
+import { checkRetryPolicy, retryDecision } from '../core/retry-policy.js';
 import { checkWellFormed } from '../core/well-formed-text.js';
-import { HoldfastError, JournalDivergenceError, RetryableError, StepTimeoutError, UnknownProviderError } from '../errors.js';
-import type { FencingToken, Json, ParkedFrame, RunRecord, StepRecord } from '../model/index.js';
-import type { Clock } from '../ports/clock.js';
-import type { Provider } from '../ports/provider.js';
-import type { KernelEventEmitter } from './events.js';
-import { checkTimeout, type FlowContext, type StepOptions, type TurnOptions } from './flow.js';
+import { HoldfastError, InvalidInputError, JournalDivergenceError, UnknownProviderError } from '../errors.js';
+import type { FencingToken, Json, RunRecord, StepRecord } from '../model/index.js';
+import { joinChild, spawnChild } from './child-calls.js';
+import { runEffect } from './effect-call.js';
+import {
+  checkTimeout,
+  type ChildRun,
+  type EffectCall,
+  type EffectOptions,
+  type FlowContext,
+  type SpawnOptions,
+  type StepOptions,
+  type TurnOptions,
+} from './flow.js';
 import { runProviderTurn } from './provider-turn.js';
 import { toRunError } from './run-error.js';
+import type { DurableCursor, RunEnvironment, RunPosition, WaitRequest } from './run-environment.js';
+import { callStepFunction } from './step-function.js';
 
-/** How a step that throws RetryableError is retried until a retry policy is given: 3 attempts. */
-export const DEFAULT_STEP_RETRY: BackoffPolicy & { readonly maxAttempts: number } = {
-  maxAttempts: 3,
-  initialMs: 1_000,
-  maxMs: 30_000,
-  factor: 2,
-};
-
-export interface RunEnvironment {
-  readonly clock: Clock;
-  readonly events: KernelEventEmitter;
-  /** Owned by the key runtime: aborted when the run must stop (see FlowContext.signal). */
-  readonly signal: AbortSignal;
-  readonly fencingToken: FencingToken;
-  readonly providers: ReadonlyMap<string, Provider>;
-  /** The frame the run was parked with, when it is being resumed. */
-  readonly frame: ParkedFrame | undefined;
-  /** Checked before every turn starts: interrupts the run (aborts `signal`) if urgent demand is pending. */
-  readonly beforeTurn: () => Promise<void>;
-  /**
-   * Commits a step durably, fenced by the runtime's epoch, retrying while the store is
-   * unavailable. Rejects with the signal's reason when the runtime cannot (or may no longer)
-   * commit: the lease cannot be proven, another owner took the key, the run was interrupted.
-   */
-  readonly commit: (step: { readonly seq: number; readonly name: string; readonly result: Json }) => Promise<void>;
-}
-
-/** Where a run is in its flow: what a parked frame records. */
-export interface RunPosition {
-  readonly seq: number;
-  readonly name: string | undefined;
-  /** Set once a provider turn at `seq` has started. */
-  readonly turn: { readonly provider: string; readonly input: Json; readonly sessionId: string } | undefined;
-}
+export type { RunEnvironment, RunPosition } from './run-environment.js';
 
 /**
- * The FlowContext of one execution of a run: replays committed steps from the journal, runs and
- * commits new ones through the runtime, and runs provider turns under the run's signal. Once the
- * runtime abandons the execution (`abandon()`), every further call throws and nothing commits.
+ * The FlowContext of one execution of a run: replays journaled calls, runs and journals new ones
+ * through the runtime, runs provider turns under the run's signal, and enters durable waits. Once
+ * the runtime abandons the execution (`abandon()`), or the execution entered a wait, every further
+ * call throws and nothing commits.
  */
-export class JournaledContext implements FlowContext {
+export class JournaledContext implements FlowContext, DurableCursor {
   readonly runId: string;
   readonly key: string;
   readonly attempt: number;
@@ -59,19 +37,19 @@ export class JournaledContext implements FlowContext {
   position: RunPosition = { seq: 0, name: undefined, turn: undefined };
   private abandoned = false;
   private nextSeq = 0;
-  private readonly journal = new Map<number, StepRecord>();
+  private readonly journalBySeq = new Map<number, StepRecord>();
 
   constructor(
     run: RunRecord,
     journal: readonly StepRecord[],
-    private readonly env: RunEnvironment,
+    readonly env: RunEnvironment,
   ) {
     this.runId = run.id;
     this.key = run.key;
     this.attempt = run.attempts;
     this.signal = env.signal;
     this.fencingToken = env.fencingToken;
-    for (const step of journal) this.journal.set(step.seq, step);
+    for (const step of journal) this.journalBySeq.set(step.seq, step);
   }
 
   /** The runtime stopped waiting for this execution: nothing it does from now on counts. */
@@ -85,35 +63,51 @@ export class JournaledContext implements FlowContext {
     options: StepOptions = {},
   ): Promise<T extends undefined | void ? null : T> {
     type R = T extends undefined | void ? null : T;
-    const seq = this.claimSeq(name, 'ctx.step');
+    const { seq, recorded } = this.next(name, 'ctx.step');
     const timeoutMs = checkTimeout(options.timeoutMs, `ctx.step("${name}")`);
-    const recorded = this.replayed(seq, name);
-    if (recorded !== undefined) return recorded.result as R;
-    this.checkLive();
-    this.position = { seq, name, turn: undefined };
-    let value: T;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        value = await this.runStepFunction(name, seq, fn, timeoutMs);
-        break;
-      } catch (error) {
-        this.checkLive();
-        if (!(error instanceof RetryableError) || attempt >= DEFAULT_STEP_RETRY.maxAttempts) throw error;
-        const delayMs = error.retryAfterMs ?? backoffDelay(DEFAULT_STEP_RETRY, attempt);
-        const failure = toRunError(error, 'retryable');
-        this.env.events.emit('step:retrying', { runId: this.runId, key: this.key, seq, name, attempt, delayMs, error: failure });
-        await this.pause(delayMs);
-      }
+    const policy = checkRetryPolicy(options.retry, `ctx.step("${name}")`) ?? this.env.flowRetry;
+    if (recorded !== undefined) return recorded as R;
+    this.live();
+    this.at(seq, name);
+    const failures = this.env.attempts.filter((a) => a.seq === seq);
+    const attempt = failures.length + 1;
+    const pending = failures.at(-1)?.retryAt ?? null;
+    if (pending !== null && pending > this.env.clock.now()) {
+      await this.suspend({ wait: { kind: 'retry', wakeAt: pending, detail: { seq, name, attempt } } });
     }
-    return (await this.commit(seq, name, value === undefined ? null : value, 'step')) as R;
+    let value: T;
+    try {
+      value = await callStepFunction(this, { name, seq, fn, timeoutMs });
+    } catch (error) {
+      this.live();
+      const decision = retryDecision(error, attempt, policy);
+      if (!decision.retry) throw error;
+      const failedAt = this.env.clock.now();
+      const retryAt = failedAt + decision.delayMs;
+      const failure = toRunError(error, 'step_failed');
+      this.env.events.emit('step:retrying', {
+        runId: this.runId,
+        key: this.key,
+        seq,
+        name,
+        attempt,
+        delayMs: decision.delayMs,
+        error: failure,
+      });
+      await this.suspend({
+        failure: { seq, name, attempt, error: failure, failedAt, retryAt },
+        wait: { kind: 'retry', wakeAt: retryAt, detail: { seq, name, attempt: attempt + 1 } },
+      });
+      throw error; // not reached: a retry wait is always entered
+    }
+    return (await this.commit(seq, name, value === undefined ? null : value)) as R;
   }
 
   async turn<T = Json>(providerName: string, input: Json, options: TurnOptions = {}): Promise<T> {
     const name = options.name ?? `turn:${providerName}`;
-    const seq = this.claimSeq(name, 'ctx.turn');
+    const { seq, recorded } = this.next(name, 'ctx.turn');
     const timeoutMs = checkTimeout(options.timeoutMs, `ctx.turn("${name}")`);
-    const recorded = this.replayed(seq, name);
-    if (recorded !== undefined) return recorded.result as T;
+    if (recorded !== undefined) return recorded as T;
     const provider = this.env.providers.get(providerName);
     if (!provider) throw new UnknownProviderError(providerName, [...this.env.providers.keys()]);
     const bad = findNonJson(input, 'input');
@@ -125,9 +119,9 @@ export class JournaledContext implements FlowContext {
     // A turn re-issued from a frame counts as started already: if the run is parked again before
     // the re-issue starts, the new frame still names the interrupted turn and its session.
     this.position = { seq, name, turn: resumed ? { provider: providerName, input, sessionId } : undefined };
-    this.checkLive();
+    this.live();
     await this.env.beforeTurn();
-    this.checkLive();
+    this.live();
     this.position = { seq, name, turn: { provider: providerName, input, sessionId } };
     const value = await runProviderTurn({
       provider,
@@ -146,112 +140,137 @@ export class JournaledContext implements FlowContext {
       events: this.env.events,
       clock: this.env.clock,
     });
-    const committed = await this.commit(seq, name, value, 'turn');
+    const committed = await this.commit(seq, name, value);
     this.env.events.emit('turn:completed', { runId: this.runId, key: this.key, seq, provider: providerName });
     return committed as T;
   }
 
+  effect<A extends Json>(
+    name: string,
+    fn: (effect: EffectCall) => Promise<A> | A,
+    options?: EffectOptions & { origins?: readonly string[] },
+  ): Promise<A> {
+    return runEffect(this, name, fn, options ?? {}) as Promise<A>;
+  }
+
+  async sleep(ms: number): Promise<void> {
+    if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) {
+      throw new InvalidInputError(
+        `ctx.sleep(ms): ms must be a finite number of milliseconds >= 0, got ${JSON.stringify(ms) ?? typeof ms}`,
+        'invalid_sleep',
+      );
+    }
+    return this.timer('ctx.sleep', (now) => now + ms);
+  }
+
+  async sleepUntil(until: Date | number): Promise<void> {
+    const at = until instanceof Date ? until.getTime() : until;
+    if (typeof at !== 'number' || !Number.isFinite(at)) {
+      throw new InvalidInputError(
+        `ctx.sleepUntil(until): until must be a valid Date or epoch milliseconds, got ${String(until)}`,
+        'invalid_sleep',
+      );
+    }
+    return this.timer('ctx.sleepUntil', () => at);
+  }
+
+  spawn(flow: string, input: Json = null, options: SpawnOptions = {}): Promise<ChildRun> {
+    return spawnChild(this, flow, input, options);
+  }
+
+  join<T = Json>(child: ChildRun): Promise<T> {
+    return joinChild(this, child) as Promise<T>;
+  }
+
+  async call<T = Json>(flow: string, input: Json = null, options: SpawnOptions = {}): Promise<T> {
+    return this.join<T>(await this.spawn(flow, input, options));
+  }
+
+  async scratchDir(): Promise<string> {
+    this.live();
+    return this.env.scratchDir();
+  }
+
   /** A journaled step the flow did not reach this time: a sign of non-determinism. */
   unreachedJournalStep(): StepRecord | undefined {
-    for (const [seq, step] of this.journal) if (seq >= this.nextSeq) return step;
+    for (const [seq, step] of this.journalBySeq) if (seq >= this.nextSeq) return step;
     return undefined;
   }
 
-  /** Throws the run's interruption once it is interrupted or abandoned. */
-  private checkLive(): void {
+  next(name: string, api: string): { seq: number; recorded: Json | undefined } {
+    this.live();
+    if (typeof name !== 'string' || name === '')
+      throw new HoldfastError('invalid_step_name', `${api} needs a non-empty name (run ${this.runId})`);
+    checkWellFormed(name, `${api} name ${JSON.stringify(name)}`, 'invalid_step_name');
+    const seq = this.nextSeq++;
+    const journaled = this.journalBySeq.get(seq);
+    if (!journaled) return { seq, recorded: undefined };
+    if (journaled.name !== name) throw new JournalDivergenceError(this.runId, seq, journaled.name, name);
+    return { seq, recorded: structuredClone(journaled.result) };
+  }
+
+  live(): void {
     this.signal.throwIfAborted();
     if (this.abandoned) throw new HoldfastError('abandoned', `run ${this.runId} was abandoned by its runtime; this call does nothing`);
   }
 
-  private claimSeq(name: string, api: string): number {
-    this.checkLive();
-    if (typeof name !== 'string' || name === '')
-      throw new HoldfastError('invalid_step_name', `${api} needs a non-empty name (run ${this.runId})`);
-    checkWellFormed(name, `${api} name ${JSON.stringify(name)}`, 'invalid_step_name');
-    return this.nextSeq++;
+  at(seq: number, name: string): void {
+    this.position = { seq, name, turn: undefined };
   }
 
-  private replayed(seq: number, name: string): { result: Json } | undefined {
-    const recorded = this.journal.get(seq);
-    if (!recorded) return undefined;
-    if (recorded.name !== name) throw new JournalDivergenceError(this.runId, seq, recorded.name, name);
-    return { result: structuredClone(recorded.result) };
-  }
-
-  /**
-   * Calls a step's function with a signal that aborts on interruption (the run's own, when the step
-   * has no timeout) or on its timeout. With a timeout, stops waiting for the function when the
-   * timeout passes: the step is abandoned and throws StepTimeoutError, and whatever the function
-   * still returns is discarded.
-   */
-  private async runStepFunction<T>(
-    name: string,
-    seq: number,
-    fn: (step: { readonly signal: AbortSignal }) => Promise<T> | T,
-    timeoutMs: number | undefined,
-  ): Promise<T> {
-    if (timeoutMs === undefined) return await callNow(fn, this.signal);
-    const controller = new AbortController();
-    const forward = () => controller.abort(this.signal.reason);
-    this.signal.addEventListener('abort', forward, { once: true });
-    let timer: { cancel(): void } | undefined;
-    try {
-      const running = callNow(fn, controller.signal);
-      const timedOut = new Promise<never>((_, reject) => {
-        timer = this.env.clock.setTimer(timeoutMs, () => {
-          const error = new StepTimeoutError('step', name, this.runId, timeoutMs);
-          controller.abort(error);
-          this.env.events.emit('step:abandoned', { runId: this.runId, key: this.key, seq, name, reason: 'timeout' });
-          reject(error);
-        });
-      });
-      running.catch(() => undefined); // a late failure of an abandoned step is discarded
-      return await Promise.race([running, timedOut]);
-    } finally {
-      timer?.cancel();
-      this.signal.removeEventListener('abort', forward);
-    }
-  }
-
-  /** Waits `ms` on the clock, or until the run is interrupted (then throws its reason). */
-  private pause(ms: number): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      const onAbort = () => {
-        timer.cancel();
-        reject(this.signal.reason as Error);
-      };
-      const timer = this.env.clock.setTimer(ms, () => {
-        this.signal.removeEventListener('abort', onAbort);
-        resolve();
-      });
-      this.signal.addEventListener('abort', onAbort, { once: true });
-    });
-  }
-
-  private async commit(seq: number, name: string, value: unknown, what: 'step' | 'turn'): Promise<Json> {
+  async commit(seq: number, name: string, value: unknown): Promise<Json> {
     const bad = findNonJson(value, 'result');
     if (bad !== undefined) {
       throw new HoldfastError(
-        `invalid_${what}_result`,
-        `${what} "${name}" of run ${this.runId} returned a value that is not plain JSON at ${bad}; return only JSON data`,
+        name.startsWith('turn:') ? 'invalid_turn_result' : 'invalid_step_result',
+        `"${name}" of run ${this.runId} returned a value that is not plain JSON at ${bad}; return only JSON data`,
       );
     }
     // Nothing is committed once the run is interrupted or abandoned.
-    this.checkLive();
-    await this.env.commit({ seq, name, result: value as Json });
-    this.journal.set(seq, { runId: this.runId, seq, name, result: value as Json, epoch: this.fencingToken.epoch, committedAt: 0 });
-    this.position = { seq: seq + 1, name: undefined, turn: undefined };
-    this.env.events.emit('step:committed', { runId: this.runId, key: this.key, seq, name });
+    this.live();
+    await this.env.durable('commit step', () =>
+      this.env.store.commitStep({ ...this.env.fence, runId: this.runId, seq, name, result: value as Json, now: this.env.clock.now() }),
+    );
+    this.journaled(seq, name, value as Json);
     return value as Json;
   }
-}
 
-/** Calls a step function at once (no await before it) and returns its outcome as a promise. */
-function callNow<T>(fn: (step: { readonly signal: AbortSignal }) => Promise<T> | T, signal: AbortSignal): Promise<T> {
-  try {
-    return Promise.resolve(fn({ signal }));
-  } catch (error) {
-    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the step's own throw passes through unchanged
-    return Promise.reject(error);
+  journaled(seq: number, name: string, value: Json): void {
+    this.journalBySeq.set(seq, { runId: this.runId, seq, name, result: value, epoch: this.fencingToken.epoch, committedAt: 0 });
+    this.position = { seq: seq + 1, name: undefined, turn: undefined };
+    this.env.events.emit('step:committed', { runId: this.runId, key: this.key, seq, name });
+  }
+
+  async suspend(request: WaitRequest): Promise<false> {
+    this.live();
+    const { suspended } = await this.env.durable('suspend run', () =>
+      this.env.store.suspendRun({ ...this.env.fence, runId: this.runId, now: this.env.clock.now(), ...request }),
+    );
+    if (!suspended) return false;
+    return this.endInWait(request.wait);
+  }
+
+  endInWait(wait: WaitRequest['wait']): Promise<never> {
+    this.abandoned = true;
+    this.env.suspended(wait);
+    return new Promise<never>(() => undefined); // this execution is over; the flow resumes in the next one
+  }
+
+  /** A durable timer at the position of its journaled deadline (computed once, then replayed). */
+  private async timer(api: string, deadline: (now: number) => number): Promise<void> {
+    const { seq, recorded } = this.next('sleep', api);
+    const now = this.env.clock.now();
+    if (recorded !== undefined) {
+      const until = (recorded as { until: number }).until;
+      if (now < until) await this.suspend({ wait: { kind: 'timer', wakeAt: until, detail: { seq } } });
+      return;
+    }
+    this.at(seq, 'sleep');
+    const until = deadline(now);
+    if (until <= now) {
+      await this.commit(seq, 'sleep', { until });
+      return;
+    }
+    await this.suspend({ commit: { seq, name: 'sleep', result: { until } }, wait: { kind: 'timer', wakeAt: until, detail: { seq } } });
   }
 }

@@ -52,6 +52,14 @@ export interface KernelOptions {
    * store's `localDirectory` when it has one (SQLite), none otherwise. `null` turns it off.
    */
   readonly wake?: WakeTransport | null;
+  /**
+   * Retention (D5): the step journal of a run that ended more than `completedAfterMs` ago is
+   * pruned (its summary and idempotence key stay), checked every minute (or every
+   * `completedAfterMs`, if shorter). Off by default.
+   */
+  readonly retention?: { readonly completedAfterMs: number };
+  /** Where runs' scratch directories go (default: `holdfast-scratch` beside the store's files). */
+  readonly scratchRoot?: string;
   /** Host identity and liveness probe, for taking over keys of dead local owners at once. */
   readonly host?: { readonly name: string; readonly pid: number; readonly isAlive: (pid: number) => boolean };
 }
@@ -68,6 +76,9 @@ export interface KernelTiming {
   readonly pollMs: number;
   /** How often the kernel beats its heartbeat and checks its runtimes' lease proofs. */
   readonly watchEveryMs: number;
+  /** Retention: prune journals of runs ended this long ago, checking every `retentionEveryMs`. */
+  readonly retentionMs: number | undefined;
+  readonly retentionEveryMs: number;
 }
 
 export function resolveTiming(options: KernelOptions): KernelTiming {
@@ -80,7 +91,25 @@ export function resolveTiming(options: KernelOptions): KernelTiming {
   const renewEveryMs = Math.max(1, Math.floor(ttlMs / 5));
   const marginMs = ttlMs / 5;
   const watchEveryMs = Math.max(1, Math.min(250, Math.floor(marginMs / 2), Math.floor(hungAfterMs / 4)));
-  return { concurrency, urgentConcurrency, ttlMs, renewEveryMs, marginMs, hungAfterMs, interruptGraceMs, pollMs, watchEveryMs };
+  const retention = options.retention;
+  if (retention !== undefined && (retention === null || typeof retention !== 'object')) {
+    throw new InvalidInputError('retention must be an object { completedAfterMs }', 'invalid_option');
+  }
+  const retentionMs = retention === undefined ? undefined : positive(retention.completedAfterMs, 'retention.completedAfterMs');
+  const retentionEveryMs = Math.min(60_000, retentionMs ?? 60_000);
+  return {
+    concurrency,
+    urgentConcurrency,
+    ttlMs,
+    renewEveryMs,
+    marginMs,
+    hungAfterMs,
+    interruptGraceMs,
+    pollMs,
+    watchEveryMs,
+    retentionMs,
+    retentionEveryMs,
+  };
 }
 
 function positive(value: unknown, name: string): number {

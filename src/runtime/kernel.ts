@@ -1,7 +1,16 @@
 import { idempotencyConflict } from '../core/idempotency.js';
 import { formatOwnerId } from '../core/owner-id.js';
-import { IdempotencyConflictError, InvalidInputError, KernelStateError, RunNotFoundError } from '../errors.js';
-import { PREEMPT_KINDS, type CancelMode, type Json, type RunId, type RunRecord, type RunStatus, type StepRecord } from '../model/index.js';
+import { IdempotencyConflictError, InvalidInputError, KernelStateError, RunNotFoundError, StoreUnavailableError } from '../errors.js';
+import {
+  PREEMPT_KINDS,
+  type CancelMode,
+  type Json,
+  type RunId,
+  type RunRecord,
+  type RunStatus,
+  type ScheduleRecord,
+  type StepRecord,
+} from '../model/index.js';
 import type { Clock, Random, TimerHandle } from '../ports/clock.js';
 import type { LeaseKeeper, LeaseKeeperOptions } from '../ports/lease-keeper.js';
 import { silentLogger, type Logger } from '../ports/logger.js';
@@ -17,9 +26,14 @@ import { KeyDispatcher } from './key-dispatcher.js';
 import { resolveTiming, type KernelOptions, type KernelTiming } from './kernel-options.js';
 import { makeRunHandle, type RunHandle } from './run-handle.js';
 import { StoreOutage } from './store-outage.js';
+import { compactFinished } from './retention.js';
+import { fireDueSchedules, scheduleRecord, type ScheduleOptions } from './schedules.js';
+import { defaultScratchRoot, scratchDirs, type ScratchDirs } from './scratch-dirs.js';
+import { WakeTimer } from './wake-timer.js';
 import { validateSubmit, type SubmitOptions } from './submit-command.js';
 
 export type { KernelOptions } from './kernel-options.js';
+export type { ScheduleOptions } from './schedules.js';
 
 /** A run with its journal, as returned by `kernel.getRun`. */
 export type RunView = RunRecord & { readonly steps: StepRecord[] };
@@ -66,6 +80,17 @@ export interface Kernel {
    * queued, running or completed, `run_not_found` for an unknown id. Returns `queued`.
    */
   retry(runId: RunId): Promise<RunStatus>;
+  /**
+   * Registers a recurring (or one-off) command (D4): `every` ms, a `cron` expression, or once `at`
+   * an instant. Durable: kept in the store, fired exactly once per tick however many kernels share
+   * the store, and again after a restart. Registering the same id with the same spec again is a
+   * no-op (every kernel registers its schedules at start); with another spec it throws
+   * `schedule_conflict`. A tick missed while no kernel ran is fired once (`catchUp`, the default)
+   * or skipped.
+   */
+  schedule(options: ScheduleOptions): Promise<ScheduleRecord>;
+  /** Removes a schedule; false when there was none. */
+  unschedule(id: string): Promise<boolean>;
   on<E extends KernelEventName>(name: E, listener: (event: KernelEvents[E]) => void): () => void;
   once<E extends KernelEventName>(name: E, predicate?: (event: KernelEvents[E]) => boolean): Promise<KernelEvents[E]>;
 }
@@ -85,6 +110,8 @@ export function createKernel(options: KernelOptions): Kernel {
     getRun: host.getRun.bind(host),
     cancel: host.cancel.bind(host),
     retry: host.retry.bind(host),
+    schedule: host.schedule.bind(host),
+    unschedule: host.unschedule.bind(host),
     on: host.on.bind(host),
     once: host.once.bind(host),
   });
@@ -107,6 +134,8 @@ class KernelHost implements Kernel {
   private readonly outage: StoreOutage;
   private readonly dispatcher: KeyDispatcher;
   private readonly timers: TimerHandle[] = [];
+  private readonly wakeTimer: WakeTimer;
+  private readonly scratch: ScratchDirs;
   private keeper: LeaseKeeper | undefined;
   private state: 'created' | 'started' | 'stopping' | 'stopped' = 'created';
 
@@ -139,9 +168,14 @@ class KernelHost implements Kernel {
     const host = options.host ?? { name: proc.host, pid: proc.pid, isAlive: (pid: number) => probeProcessAlive(pid) !== false };
     this.ownerId = formatOwnerId(host.name, host.pid, this.random.uuid());
     this.outage = new StoreOutage(this.events, this.clock, this.random);
+    this.scratch = scratchDirs(options.scratchRoot ?? defaultScratchRoot(this.store.localDirectory));
+    this.wakeTimer = new WakeTimer(this.clock, () => this.onWake());
     this.dispatcher = new KeyDispatcher({
       store: this.store,
       clock: this.clock,
+      random: this.random,
+      scratch: this.scratch,
+      onWaiting: (wakeAt) => this.wakeTimer.arm(wakeAt ?? undefined),
       events: this.events,
       logger: this.logger,
       flows: this.flows,
@@ -161,8 +195,11 @@ class KernelHost implements Kernel {
     this.keeper = await this.openKeeper();
     await this.dispatcher.start(this.keeper);
     this.repeat(this.timing.watchEveryMs, async () => this.dispatcher.watch());
-    this.repeat(this.timing.pollMs, () => this.dispatcher.scan());
-    await this.dispatcher.scan();
+    this.repeat(this.timing.pollMs, () => this.onWake());
+    const retentionMs = this.timing.retentionMs;
+    if (retentionMs !== undefined) this.repeat(this.timing.retentionEveryMs, () => this.compact(retentionMs));
+    await this.onWake();
+    void this.sweepScratch();
   }
 
   async stop(options: { readonly timeoutMs?: number } = {}): Promise<void> {
@@ -172,6 +209,7 @@ class KernelHost implements Kernel {
     const wasStarted = this.state === 'started';
     this.state = 'stopping';
     for (const timer of this.timers) timer.cancel();
+    this.wakeTimer.stop();
     if (wasStarted) await this.dispatcher.stop(timeoutMs);
     await this.keeper?.close();
     this.state = 'stopped';
@@ -182,9 +220,13 @@ class KernelHost implements Kernel {
     const command = validateSubmit(options, new Set(this.flows.keys()));
     const id = this.random.uuid();
     const idempotencyKey = command.idempotencyKey ?? `run:${id}`;
+    const now = this.clock.now();
+    const deadlineMs = command.deadlineMs ?? this.flows.get(command.flow)?.deadlineMs;
+    const { deadlineMs: _deadlineMs, ...fields } = command;
+    const deadlineAt = deadlineMs === undefined ? null : now + deadlineMs;
     const { run, created } = await this.outage.once(
       'submit',
-      () => this.store.enqueue({ ...command, id, idempotencyKey, now: this.clock.now() }),
+      () => this.store.enqueue({ ...fields, id, idempotencyKey, deadlineAt, now }),
       'write',
     );
     if (!created) {
@@ -229,6 +271,16 @@ class KernelHost implements Kernel {
     this.events.emit('run:reopened', { runId, key: run.key, from: before.status === 'cancelled' ? 'cancelled' : 'failed' });
     await this.tellOwner(run.key, { urgent: run.priority === 'urgent' });
     return run.status;
+  }
+
+  async schedule(options: ScheduleOptions): Promise<ScheduleRecord> {
+    const record = await this.store.putSchedule(scheduleRecord(options, new Set(this.flows.keys()), this.clock.now()));
+    if (this.state === 'started') this.wakeTimer.arm(record.nextFireAt ?? undefined);
+    return record;
+  }
+
+  async unschedule(id: string): Promise<boolean> {
+    return this.store.deleteSchedule(id);
   }
 
   on<E extends KernelEventName>(name: E, listener: (event: KernelEvents[E]) => void): () => void {
@@ -278,6 +330,49 @@ class KernelHost implements Kernel {
       }
     }
     return inLoopLeaseKeeper(this.store, this.clock, options);
+  }
+
+  /**
+   * What is due now: schedules fire, keys with work (queued runs, runs whose wait or deadline has
+   * come) are dispatched; then the wake timer is armed from the store for what comes next. Runs at
+   * start, from the wake timer, and from the safety-net poll.
+   */
+  private async onWake(): Promise<void> {
+    if (this.state !== 'started') return;
+    try {
+      const keys = await this.outage.once(
+        'fire schedules',
+        () => fireDueSchedules(this.store, this.clock, this.random, this.events),
+        'read', // mostly a read of due schedules; a fire that fails still opens the outage
+      );
+      for (const key of keys) this.dispatcher.dispatch(key);
+      await this.dispatcher.scan();
+      this.wakeTimer.arm(await this.store.nextWakeAt(this.clock.now()));
+    } catch (error) {
+      if (error instanceof StoreUnavailableError) return; // the outage is recorded; the poll tries again
+      this.events.emit('kernel:error', { error, context: 'waking due work' });
+    }
+  }
+
+  private async compact(completedAfterMs: number): Promise<void> {
+    try {
+      await compactFinished(this.store, this.clock, completedAfterMs, this.events);
+    } catch (error) {
+      this.outage.observe('compact journals', error);
+      if (!(error instanceof StoreUnavailableError)) this.events.emit('kernel:error', { error, context: 'retention' });
+    }
+  }
+
+  /** Scratch directories of runs that ended while no kernel ran (a crash) are removed at start. */
+  private async sweepScratch(): Promise<void> {
+    try {
+      await this.scratch.sweep(async (runId) => {
+        const run = await this.store.getRun(runId);
+        return run === undefined || run.status === 'completed' || run.status === 'failed' || run.status === 'cancelled';
+      });
+    } catch (error) {
+      this.logger.warn('holdfast: could not sweep scratch directories', { root: this.scratch.root, error: String(error) });
+    }
   }
 
   /** A repeating timer on the injected clock. */

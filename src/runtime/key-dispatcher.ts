@@ -1,8 +1,8 @@
 import { isLeaseLive } from '../core/owner-lease.js';
 import { isOwnerProvablyDead } from '../core/owner-id.js';
 import { StoreUnavailableError } from '../errors.js';
-import type { OwnerLease } from '../model/index.js';
-import type { Clock } from '../ports/clock.js';
+import type { Millis, OwnerLease } from '../model/index.js';
+import type { Clock, Random } from '../ports/clock.js';
 import type { LeaseKeeper } from '../ports/lease-keeper.js';
 import type { Logger } from '../ports/logger.js';
 import type { Provider } from '../ports/provider.js';
@@ -12,6 +12,8 @@ import type { KernelEventEmitter } from './events.js';
 import type { Flow } from './flow.js';
 import type { KernelTiming } from './kernel-options.js';
 import { KeyRuntime, type Notice } from './key-runtime.js';
+import type { WorkNotice } from './key-runtime-deps.js';
+import type { ScratchDirs } from './scratch-dirs.js';
 import { Slots } from './slots.js';
 import type { StoreOutage } from './store-outage.js';
 
@@ -21,6 +23,10 @@ const SCAN_PAGE = 500;
 export interface DispatcherDeps {
   readonly store: Store;
   readonly clock: Clock;
+  readonly random: Random;
+  readonly scratch: ScratchDirs;
+  /** A run of an owned key entered a wait that ends at `wakeAt`. */
+  readonly onWaiting: (wakeAt: Millis | null) => void;
   readonly events: KernelEventEmitter;
   readonly logger: Logger;
   readonly flows: ReadonlyMap<string, Flow>;
@@ -135,6 +141,10 @@ export class KeyDispatcher {
     const deps = {
       store: this.deps.store,
       clock: this.deps.clock,
+      random: this.deps.random,
+      scratch: this.deps.scratch,
+      onWork: (work: readonly WorkNotice[]) => this.dispatchAll(work),
+      onWaiting: this.deps.onWaiting,
       events: this.deps.events,
       flows: this.deps.flows,
       providers: this.deps.providers,
@@ -143,7 +153,7 @@ export class KeyDispatcher {
       outage: this.deps.outage,
       keeper,
       interruptGraceMs: this.deps.timing.interruptGraceMs,
-      onExit: (done: KeyRuntime, rewake: boolean) => this.onRuntimeExit(done, rewake),
+      onExit: (done: { readonly key: string }, rewake: boolean) => this.onRuntimeExit(done, rewake),
     };
     const rt = new KeyRuntime(lease, kept, deps, { urgent: notice.urgent ?? false });
     this.runtimes.set(lease.key, rt);
@@ -181,8 +191,12 @@ export class KeyDispatcher {
     try {
       let after: string | undefined;
       for (;;) {
-        const page = await this.deps.outage.once('scan for work', () => this.deps.store.keysWithWork({ after, limit: SCAN_PAGE }), 'read');
         const now = this.deps.clock.now();
+        const page = await this.deps.outage.once(
+          'scan for work',
+          () => this.deps.store.keysWithWork({ after, limit: SCAN_PAGE, now }),
+          'read',
+        );
         for (const work of page) {
           if (this.runtimes.has(work.key)) continue;
           const owner = work.owner;
@@ -196,6 +210,12 @@ export class KeyDispatcher {
     } catch (error) {
       this.report(error, 'scanning for work');
     }
+  }
+
+  /** Dispatches every key that got work (children spawned, parents woken, runs asked to drop). */
+  dispatchAll(work: readonly WorkNotice[]): void {
+    for (const w of work)
+      this.dispatch(w.key, { urgent: w.urgent ?? false, ...(w.cancelRunId === undefined ? {} : { cancelRunId: w.cancelRunId }) });
   }
 
   /** The lease watch: beats the keeper's heartbeat and stops every runtime whose lease lapsed. */
@@ -214,7 +234,7 @@ export class KeyDispatcher {
     this.dispatch(message.key, message.type === 'cancel' ? { cancelRunId: message.runId } : { urgent: message.urgent });
   }
 
-  private onRuntimeExit(runtime: KeyRuntime, rewake: boolean): void {
+  private onRuntimeExit(runtime: { readonly key: string }, rewake: boolean): void {
     if (this.runtimes.get(runtime.key) === runtime) this.runtimes.delete(runtime.key);
     if (rewake) this.dispatch(runtime.key);
   }

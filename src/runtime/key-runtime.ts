@@ -1,35 +1,18 @@
+import type { InterruptReason } from '../core/interrupt.js';
 import { decidePreemption } from '../core/preemption.js';
 import { StaleEpochError, UnknownFlowError } from '../errors.js';
-import type { FencingToken, Json, Key, OwnerLease, RunRecord } from '../model/index.js';
-import type { Clock } from '../ports/clock.js';
-import type { KeptLease, LeaseKeeper } from '../ports/lease-keeper.js';
-import type { Logger } from '../ports/logger.js';
-import type { Provider } from '../ports/provider.js';
-import type { ClaimedRun, Fence, Store } from '../ports/store.js';
-import type { KernelEventEmitter } from './events.js';
-import type { Flow } from './flow.js';
-import { startExecution, type Execution, type RunOutcome } from './flow-run.js';
+import type { FencingToken, Key, OwnerLease, RunRecord } from '../model/index.js';
+import type { KeptLease } from '../ports/lease-keeper.js';
+import type { ClaimedRun, Fence } from '../ports/store.js';
+import type { RunOutcome } from './flow-run.js';
+import type { KeyRuntimeDeps } from './key-runtime-deps.js';
+import { executeClaimed, type ActiveExecution, type ExecutionHost } from './run-executor.js';
 import { recordOutcome } from './run-recorder.js';
 import { RunInterrupt } from './run-interrupt.js';
-import type { SlotClass, SlotWait, Slots } from './slots.js';
-import { GAVE_UP, type StoreOutage } from './store-outage.js';
-import type { InterruptReason } from '../core/interrupt.js';
+import type { SlotClass, SlotWait } from './slots.js';
+import { GAVE_UP } from './store-outage.js';
 
-export interface KeyRuntimeDeps {
-  readonly store: Store;
-  readonly clock: Clock;
-  readonly events: KernelEventEmitter;
-  readonly flows: ReadonlyMap<string, Flow>;
-  readonly providers: ReadonlyMap<string, Provider>;
-  readonly slots: Slots;
-  readonly logger: Logger;
-  readonly outage: StoreOutage;
-  readonly keeper: LeaseKeeper;
-  /** How long an interrupted run may take to unwind before it is abandoned. */
-  readonly interruptGraceMs: number;
-  /** Called once when the runtime has stopped; `rewake` asks the kernel to dispatch the key again. */
-  readonly onExit: (runtime: KeyRuntime, rewake: boolean) => void;
-}
+export type { KeyRuntimeDeps } from './key-runtime-deps.js';
 
 /** What the kernel tells a runtime when something arrived for its key. */
 export interface Notice {
@@ -66,24 +49,24 @@ export const NOT_WRITTEN = Symbol('not written');
  * requests), never from a wake message alone: a lost signal costs latency, never correctness.
  * Store unavailability delays every write (retried with backoff) and never fails a run (K11).
  */
-export class KeyRuntime {
+export class KeyRuntime implements ExecutionHost {
   readonly key: Key;
   readonly epoch: number;
-  private readonly fence: Fence;
-  private readonly fencingToken: FencingToken;
+  readonly fence: Fence;
+  readonly fencingToken: FencingToken;
   private state: 'claiming' | 'executing' | 'stopping' | 'lost' | 'exited' = 'claiming';
   private lostReason: 'taken-over' | 'lapsed' | undefined;
   private forced = false;
   private wakeRequested = false;
   private urgentHint: boolean;
   private slotWait: SlotWait | undefined;
-  private active: { run: RunRecord; controller: AbortController; execution: Execution; abandonNow: () => void } | undefined;
+  private active: (ActiveExecution & { readonly run: RunRecord }) | undefined;
   private loopDone: Promise<void> = Promise.resolve();
 
   constructor(
     lease: OwnerLease,
     private readonly kept: KeptLease,
-    private readonly deps: KeyRuntimeDeps,
+    readonly deps: KeyRuntimeDeps,
     options: { readonly urgent?: boolean } = {},
   ) {
     this.key = lease.key;
@@ -175,11 +158,7 @@ export class KeyRuntime {
    * (and while `alsoWhile` holds, and not after a forced exit), and turned into `lose()` when
    * another owner holds the key.
    */
-  private async write<T>(
-    operation: string,
-    call: () => Promise<T>,
-    alsoWhile: () => boolean = () => true,
-  ): Promise<T | typeof NOT_WRITTEN> {
+  async write<T>(operation: string, call: () => Promise<T>, alsoWhile: () => boolean = () => true): Promise<T | typeof NOT_WRITTEN> {
     if (!this.mayWrite()) return NOT_WRITTEN;
     try {
       const value = await this.deps.outage.call(operation, call, () => !this.forced && this.mayWrite() && alsoWhile());
@@ -197,7 +176,7 @@ export class KeyRuntime {
   }
 
   /** Reads durable demand for the key and applies the pure preemption decision to the active run. */
-  private async checkDemand(notice: Notice = { urgent: true }): Promise<void> {
+  async checkDemand(notice: Notice = { urgent: true }): Promise<void> {
     const active = this.active;
     if (!active) return;
     const stillActive = () => this.active === active && !active.controller.signal.aborted;
@@ -259,7 +238,11 @@ export class KeyRuntime {
       this.deps.store.claimNext({ ...this.fence, now, urgentOnly: slot === 'urgent' }),
     );
     if (outcome === NOT_WRITTEN) return false;
-    for (const run of outcome.dropped) this.deps.events.emit('run:cancelled', { runId: run.id, key: run.key, error: run.error! });
+    for (const run of outcome.dropped) {
+      this.deps.events.emit('run:cancelled', { runId: run.id, key: run.key, error: run.error! });
+      void this.deps.scratch.remove(run.id).catch(() => undefined);
+    }
+    if (outcome.wake.length > 0) this.deps.onWork(outcome.wake);
     if (outcome.claimed !== undefined) {
       await this.execute(outcome.claimed);
       return false;
@@ -267,97 +250,39 @@ export class KeyRuntime {
     // Nothing (urgent) to run: release the key in the transaction that sees it idle. With an urgent
     // slot, other work may be left: then wait for a normal slot for it.
     if (slot === 'urgent') this.urgentHint = false;
-    const released = await this.write('release idle owner', () => this.deps.store.releaseOwner({ ...this.fence, ifIdle: true }));
+    const released = await this.write('release idle owner', () =>
+      this.deps.store.releaseOwner({ ...this.fence, ifIdle: true, now: this.deps.clock.now() }),
+    );
     if (released !== true) return false;
     this.state = 'exited';
     this.deps.events.emit('owner:released', { key: this.key, epoch: this.epoch });
     return true;
   }
 
-  private async execute({ run, steps, frame }: ClaimedRun): Promise<void> {
+  private async execute(claimed: ClaimedRun): Promise<void> {
+    const { run } = claimed;
     const flow = this.deps.flows.get(run.flow);
     if (!flow) {
       const error = new UnknownFlowError(run.flow, [...this.deps.flows.keys()]);
       await this.record(run, { kind: 'failed', error: { code: error.code, message: error.message } });
       return;
     }
-    const controller = new AbortController();
-    const signal = controller.signal;
-    this.deps.events.emit('run:started', { runId: run.id, key: run.key, flow: run.flow, attempt: run.attempts, epoch: this.epoch });
-    if (frame) this.deps.events.emit('run:resumed', { runId: run.id, key: run.key, turnSeq: frame.turnSeq });
-    const execution = startExecution(flow, run, steps, {
-      clock: this.deps.clock,
-      events: this.deps.events,
-      signal,
-      fencingToken: this.fencingToken,
-      providers: this.deps.providers,
-      frame,
-      beforeTurn: () => this.checkDemand(),
-      commit: (step) => this.commitStep(run, step, signal),
-    });
-    let abandonNow!: () => void;
-    const settled = this.settle(execution, run.id, signal, (abandon) => (abandonNow = abandon));
-    this.active = { run, controller, execution, abandonNow };
-    if (this.state === 'claiming') this.state = 'executing';
+    if (run.deadlineAt !== null && run.deadlineAt <= this.deps.clock.now()) {
+      const reason = new RunInterrupt({ kind: 'deadline' }, `run ${run.id} passed its deadline before it could run again`);
+      await this.record(run, { kind: 'interrupted', reason, at: { seq: 0, name: undefined, turn: undefined } });
+      return;
+    }
     let outcome: RunOutcome;
     try {
-      outcome = await settled;
+      outcome = await executeClaimed(this, flow, claimed, (active) => {
+        this.active = { ...active, run };
+        if (this.state === 'claiming') this.state = 'executing';
+      });
     } finally {
       this.active = undefined;
       if (this.state === 'executing') this.state = 'claiming';
     }
     await this.record(run, outcome);
-  }
-
-  /**
-   * The outcome of an execution: what the flow returned, or, once the run was interrupted and did
-   * not unwind within the grace (or the kernel's stop deadline passed), an interruption at the
-   * position it had reached. The abandoned flow keeps running in the background; nothing it does
-   * is committed.
-   */
-  private settle(execution: Execution, runId: string, signal: AbortSignal, expose: (abandon: () => void) => void): Promise<RunOutcome> {
-    return new Promise<RunOutcome>((resolve) => {
-      let timer: { cancel(): void } | undefined;
-      let settled = false;
-      const finish = (outcome: RunOutcome) => {
-        if (settled) return;
-        settled = true;
-        timer?.cancel();
-        signal.removeEventListener('abort', onAbort);
-        resolve(outcome);
-      };
-      const abandon = () => {
-        if (settled) return;
-        const at = execution.position();
-        execution.abandon();
-        this.deps.events.emit('step:abandoned', {
-          runId,
-          key: this.key,
-          seq: at.seq,
-          name: at.name ?? '(between steps)',
-          reason: 'interrupt-grace',
-        });
-        finish({ kind: 'interrupted', reason: signal.reason ?? new RunInterrupt({ kind: 'stop' }, 'kernel stop deadline passed'), at });
-      };
-      const onAbort = () => {
-        timer = this.deps.clock.setTimer(this.deps.interruptGraceMs, abandon);
-      };
-      expose(abandon);
-      void execution.done.then(finish);
-      if (signal.aborted) onAbort();
-      else signal.addEventListener('abort', onAbort, { once: true });
-    });
-  }
-
-  /** The commit of one step, for the run's context: fenced, proven, retried while the store is down. */
-  private async commitStep(run: RunRecord, step: { seq: number; name: string; result: Json }, signal: AbortSignal): Promise<void> {
-    const written = await this.write(
-      'commit step',
-      () => this.deps.store.commitStep({ ...this.fence, runId: run.id, ...step, now: this.deps.clock.now() }),
-      () => !signal.aborted,
-    );
-    if (written === NOT_WRITTEN)
-      throw signal.aborted ? signal.reason : new RunInterrupt({ kind: 'lost' }, `run ${run.id}: step not committed`);
   }
 
   /** Records how a run ended or was interrupted: the one place a run's fate is written. */
@@ -368,6 +293,11 @@ export class KeyRuntime {
       clock: this.deps.clock,
       events: this.deps.events,
       write: (operation, call) => this.write(operation, call),
+      ended: (notices) => {
+        if (notices.length > 0) this.deps.onWork(notices);
+        void this.deps.scratch.remove(run.id).catch(() => undefined);
+      },
+      waiting: (wakeAt) => this.deps.onWaiting(wakeAt),
     });
   }
 

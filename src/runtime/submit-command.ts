@@ -1,5 +1,6 @@
 import { findNonJson } from '../core/json-value.js';
 import { checkWellFormed } from '../core/well-formed-text.js';
+import { checkDuration } from './flow.js';
 import { InvalidInputError, UnknownFlowError } from '../errors.js';
 import { PREEMPT_KINDS, PRIORITIES, type Json, type Key, type PreemptKind, type Priority } from '../model/index.js';
 
@@ -20,6 +21,11 @@ export interface SubmitOptions<I = Json> {
   readonly priority?: Priority;
   /** Only with `urgent`: how to treat a run in flight for the key (default `steal`). */
   readonly preempt?: PreemptKind;
+  /**
+   * The run fails with code `deadline` if it has not ended this long after the submit (D8),
+   * through the same interrupt path as a cancel. Overrides the flow's `deadlineMs`.
+   */
+  readonly deadlineMs?: number;
 }
 
 export interface ValidCommand {
@@ -29,6 +35,7 @@ export interface ValidCommand {
   readonly idempotencyKey: string | undefined;
   readonly priority: Priority;
   readonly preempt: PreemptKind | null;
+  readonly deadlineMs: number | undefined;
 }
 
 /** Checks a submit before anything is written; throws InvalidInputError / UnknownFlowError. */
@@ -76,5 +83,6 @@ export function validateSubmit(options: SubmitOptions<unknown>, flows: ReadonlyS
   } else if (priority === 'urgent') {
     preempt = 'steal';
   }
-  return { key, flow, input: input as Json, idempotencyKey, priority, preempt };
+  const deadlineMs = checkDuration(options.deadlineMs, 'submit `deadlineMs`', 'invalid_deadline');
+  return { key, flow, input: input as Json, idempotencyKey, priority, preempt, deadlineMs };
 }

@@ -148,7 +148,7 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
       await store.enqueue(command({ id: 'w1', key: 'w', priority: 'background' }));
       await store.enqueue(command({ id: 'z1', key: 'z' }));
       await own(store, 'x');
-      const work = await store.keysWithWork({ limit: 10 });
+      const work = await store.keysWithWork({ limit: 10, now: 1000 });
       expect(work.map((w) => [w.key, w.topPriority, w.owner?.ownerId ?? null])).toEqual([
         ['w', 'background', null],
         ['x', 'normal', 'o1'],
@@ -158,7 +158,7 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
       const pages: string[][] = [];
       let after: string | undefined;
       for (;;) {
-        const page = await store.keysWithWork({ after, limit: 3 });
+        const page = await store.keysWithWork({ after, limit: 3, now: 1000 });
         pages.push(page.map((w) => w.key));
         if (page.length < 3) break;
         after = page.at(-1)!.key;
@@ -243,7 +243,7 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
         parkedAt: 5,
       };
       await store.parkRun({ ...fence, frame });
-      expect(await store.getRun('worker')).toMatchObject({ status: 'queued', parked: true });
+      expect(await store.getRun('worker')).toMatchObject({ status: 'waiting', parked: true, wait: { kind: 'preempted', detail: frame } });
       await store.enqueue(command({ id: 'u2', priority: 'urgent' }));
       const order: string[] = [];
       for (;;) {

@@ -172,7 +172,7 @@ describe('preemption with real processes (execProvider children, SQLite, a secon
     owner.child.kill('SIGKILL');
     await owner.exited;
     expect(await groupGone(pgid)).toEqual([]);
-    expect(runStatus(db, 'work-w1')).toBe('queued');
+    expect(runStatus(db, 'work-w1')).toBe('waiting'); // parked: a `preempted` wait, claimable after the urgent burst
 
     writeFileSync(`${db}.release`, '');
     const restarted = new KernelProcess(['serve', db]);

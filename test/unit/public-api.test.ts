@@ -62,7 +62,22 @@ describe('public API surface (K9)', () => {
     await kernel.start();
     await (await kernel.submit({ key: 'k', flow: 'probe' })).result();
     await kernel.stop();
-    expect(Object.keys(seen!).sort()).toEqual(['attempt', 'fencingToken', 'key', 'runId', 'signal', 'step', 'turn']);
+    expect(Object.keys(seen!).sort()).toEqual([
+      'attempt',
+      'call',
+      'effect',
+      'fencingToken',
+      'join',
+      'key',
+      'runId',
+      'scratchDir',
+      'signal',
+      'sleep',
+      'sleepUntil',
+      'spawn',
+      'step',
+      'turn',
+    ]);
     expect(Object.isFrozen(seen)).toBe(true);
     expect(Object.isFrozen(seen!.fencingToken)).toBe(true);
     expect(seen!.fencingToken).toEqual({ key: 'k', epoch: 1 });
@@ -71,7 +86,20 @@ describe('public API surface (K9)', () => {
 
   it('a kernel exposes only the Kernel interface: no store, runtimes or leases', () => {
     const kernel = createKernel({ store: memoryStore(), flows: [], wake: null });
-    expect(Object.keys(kernel).sort()).toEqual(['cancel', 'getRun', 'handle', 'on', 'once', 'ownerId', 'retry', 'start', 'stop', 'submit']);
+    expect(Object.keys(kernel).sort()).toEqual([
+      'cancel',
+      'getRun',
+      'handle',
+      'on',
+      'once',
+      'ownerId',
+      'retry',
+      'schedule',
+      'start',
+      'stop',
+      'submit',
+      'unschedule',
+    ]);
     expect(Object.isFrozen(kernel)).toBe(true);
   });
 });

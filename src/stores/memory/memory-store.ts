@@ -1,34 +1,43 @@
-import { decideClaim, priorityRank } from '../../core/mailbox.js';
+import { decideClaim, hasWork, priorityRank } from '../../core/mailbox.js';
 import { checkFence, decideAcquire } from '../../core/owner-lease.js';
-import { HoldfastError, StaleEpochError } from '../../errors.js';
 import { reopened } from '../../core/reopen.js';
+import { HoldfastError } from '../../errors.js';
 import {
   PRIORITIES,
+  type Json,
   type CancelMode,
   type OperatorAction,
   type OwnerLease,
   type ParkedFrame,
   type RunRecord,
+  type StepAttempt,
   type StepRecord,
 } from '../../model/index.js';
-import type { LaneStore } from '../../ports/lane-store.js';
 import type {
   AcquireOwner,
   ClaimNext,
+  ClaimOutcome,
   CommitStep,
+  CompactedRuns,
   EnqueueResult,
   Fence,
+  FinishOutcome,
   FinishRun,
-  ClaimOutcome,
+  KeyNotice,
   KeyPage,
   KeyWork,
   NewCommand,
   RenewOwners,
   RunQuery,
+  SpawnChild,
   Store,
+  SuspendRun,
 } from '../../ports/store.js';
 import { OPERATOR_CANCEL } from '../../ports/store.js';
 import { memoryLaneStore } from './lane-store.js';
+import { memoryOutbox } from './memory-outbox.js';
+import { memorySchedules } from './memory-schedules.js';
+import { claimable, isPending, MemoryState } from './memory-state.js';
 
 /**
  * The reference store: everything in process memory, lost with the process. It is the executable
@@ -36,57 +45,68 @@ import { memoryLaneStore } from './lane-store.js';
  * the deterministic test harness. Records are copied in and out, so callers cannot mutate state.
  */
 export function memoryStore(): Store {
-  return new MemoryStore();
+  const state = new MemoryState();
+  const runs = new MemoryRuns(state);
+  const outbox = memoryOutbox(state);
+  const schedules = memorySchedules(state, (command) => runs.enqueue(command));
+  const lanes = memoryLaneStore(() => state.closed);
+  const store: Store = {
+    description: 'memory',
+    lanes,
+    enqueue: (c) => runs.enqueue(c),
+    getRun: (id) => runs.getRun(id),
+    listRuns: (q) => runs.listRuns(q),
+    getSteps: (id) => runs.getSteps(id),
+    keysWithWork: (p) => runs.keysWithWork(p),
+    acquireOwner: (r) => runs.acquireOwner(r),
+    renewOwners: (r) => runs.renewOwners(r),
+    releaseOwner: (r) => runs.releaseOwner(r),
+    getOwner: (k) => runs.getOwner(k),
+    claimNext: (r) => runs.claimNext(r),
+    commitStep: (r) => runs.commitStep(r),
+    finishRun: (r) => runs.finishRun(r),
+    requeueRun: (r) => runs.requeueRun(r),
+    parkRun: (r) => runs.parkRun(r),
+    peekUrgent: (k) => runs.peekUrgent(k),
+    requestCancel: (r) => runs.requestCancel(r),
+    reopenRun: (r) => runs.reopenRun(r),
+    operatorActions: (id) => runs.operatorActions(id),
+    suspendRun: (r) => runs.suspendRun(r),
+    spawnChild: (r) => runs.spawnChild(r),
+    childrenOf: (id) => runs.childrenOf(id),
+    getStepAttempts: (id) => runs.getStepAttempts(id),
+    nextWakeAt: (now) => runs.nextWakeAt(now),
+    compactRuns: (r) => runs.compactRuns(r),
+    ...outbox,
+    ...schedules,
+    close: async () => {
+      state.closed = true;
+    },
+  };
+  return store;
 }
 
-class MemoryStore implements Store {
-  readonly description = 'memory';
-  readonly lanes: LaneStore = memoryLaneStore(() => this.closed);
-  private readonly runs = new Map<string, RunRecord>();
-  private readonly byIdem = new Map<string, string>();
-  private readonly steps = new Map<string, StepRecord[]>();
-  private readonly owners = new Map<string, OwnerLease>();
-  private readonly frames = new Map<string, ParkedFrame>();
-  private readonly actions: OperatorAction[] = [];
-  private seq = 0;
-  private closed = false;
+/** Runs, commands, owner leases and suspension, on the shared memory state. */
+class MemoryRuns {
+  constructor(private readonly s: MemoryState) {}
 
   async enqueue(command: NewCommand): Promise<EnqueueResult> {
-    this.open();
-    const existing = this.byIdem.get(command.idempotencyKey);
-    if (existing !== undefined) return { run: this.runs.get(existing)!, created: false };
-    const run: RunRecord = {
-      id: command.id,
-      key: command.key,
-      flow: command.flow,
-      input: structuredClone(command.input),
-      idempotencyKey: command.idempotencyKey,
-      priority: command.priority,
-      preempt: command.preempt,
-      seq: ++this.seq,
-      status: 'queued',
-      attempts: 0,
-      result: undefined,
-      error: undefined,
-      epoch: null,
-      parked: false,
-      cancelRequested: null,
-      createdAt: command.now,
-      startedAt: null,
-      finishedAt: null,
-    };
-    this.runs.set(run.id, run);
-    this.byIdem.set(run.idempotencyKey, run.id);
+    this.s.open();
+    const existing = this.s.byIdem.get(command.idempotencyKey);
+    if (existing !== undefined) return { run: structuredClone(this.s.runs.get(existing)!), created: false };
+    const run = newRun(command, ++this.s.seq);
+    this.s.runs.set(run.id, run);
+    this.s.byIdem.set(run.idempotencyKey, run.id);
     return { run: structuredClone(run), created: true };
   }
 
   async getRun(id: string): Promise<RunRecord | undefined> {
-    const run = this.runs.get(id);
+    const run = this.s.runs.get(id);
     return run && structuredClone(run);
   }
 
   async listRuns(query: RunQuery): Promise<RunRecord[]> {
-    return [...this.runs.values()]
+    return [...this.s.runs.values()]
       .filter((r) => query.key === undefined || r.key === query.key)
       .filter((r) => query.status === undefined || query.status.length === 0 || query.status.includes(r.status))
       .sort((a, b) => a.seq - b.seq)
@@ -95,200 +115,265 @@ class MemoryStore implements Store {
   }
 
   async getSteps(runId: string): Promise<StepRecord[]> {
-    return structuredClone(this.steps.get(runId) ?? []);
+    return structuredClone(this.s.steps.get(runId) ?? []);
   }
 
   async keysWithWork(page: KeyPage): Promise<KeyWork[]> {
-    // Per key with pending runs: its best priority rank.
     const best = new Map<string, number>();
-    for (const run of this.runs.values()) {
-      if (run.status !== 'queued' && run.status !== 'running') continue;
+    for (const run of this.s.runs.values()) {
       if (page.after !== undefined && run.key <= page.after) continue;
+      if (!hasWork(claimable(run), page.now)) continue;
       best.set(run.key, Math.min(best.get(run.key) ?? Infinity, priorityRank(run.priority)));
     }
     return [...best.keys()]
       .sort()
       .slice(0, page.limit)
-      .map((key) => ({ key, topPriority: PRIORITIES[best.get(key)!]!, owner: this.owners.get(key) }));
+      .map((key) => ({ key, topPriority: PRIORITIES[best.get(key)!]!, owner: this.s.owners.get(key) }));
   }
 
   async acquireOwner(request: AcquireOwner): Promise<OwnerLease | undefined> {
-    this.open();
-    const decided = decideAcquire(this.owners.get(request.key), request);
-    if (decided) this.owners.set(request.key, decided);
+    this.s.open();
+    const decided = decideAcquire(this.s.owners.get(request.key), request);
+    if (decided) this.s.owners.set(request.key, decided);
     return decided;
   }
 
   async renewOwners(request: RenewOwners): Promise<{ renewed: string[]; lost: string[] }> {
-    this.open();
+    this.s.open();
     const renewed: string[] = [];
     const lost: string[] = [];
     for (const { key, epoch } of request.leases) {
-      const lease = this.owners.get(key);
+      const lease = this.s.owners.get(key);
       if (lease && checkFence(lease, request.ownerId, epoch).ok) {
-        this.owners.set(key, { ...lease, expiresAt: request.now + request.ttlMs });
+        this.s.owners.set(key, { ...lease, expiresAt: request.now + request.ttlMs });
         renewed.push(key);
       } else lost.push(key);
     }
     return { renewed, lost };
   }
 
-  async releaseOwner(request: Fence & { ifIdle?: boolean }): Promise<boolean> {
-    this.open();
-    const lease = this.owners.get(request.key);
+  async releaseOwner(request: Fence & { ifIdle?: boolean; now?: number }): Promise<boolean> {
+    this.s.open();
+    const lease = this.s.owners.get(request.key);
     if (!lease || !checkFence(lease, request.ownerId, request.epoch).ok) return false;
-    if (request.ifIdle && [...this.runs.values()].some((r) => r.key === request.key && (r.status === 'queued' || r.status === 'running')))
-      return false;
-    this.owners.set(request.key, { ...lease, ownerId: null, expiresAt: 0, channel: null });
+    const now = request.now ?? 0;
+    if (request.ifIdle && [...this.s.runs.values()].some((r) => r.key === request.key && hasWork(claimable(r), now))) return false;
+    this.s.owners.set(request.key, { ...lease, ownerId: null, expiresAt: 0, channel: null });
     return true;
   }
 
   async getOwner(key: string): Promise<OwnerLease | undefined> {
-    return this.owners.get(key);
+    return this.s.owners.get(key);
   }
 
   async claimNext(request: ClaimNext): Promise<ClaimOutcome> {
-    this.fence(request);
-    const { drop, claim } = decideClaim(
-      [...this.runs.values()].filter((r) => r.key === request.key),
-      { urgentOnly: request.urgentOnly ?? false },
-    );
-    const dropped = drop.map((run) => {
-      const done: RunRecord = { ...run, status: 'cancelled', error: OPERATOR_CANCEL, finishedAt: request.now, parked: false };
-      this.runs.set(run.id, done);
-      this.frames.delete(run.id);
-      return structuredClone(done);
+    this.s.fence(request);
+    const entries = [...this.s.runs.values()].filter((r) => r.key === request.key).map(claimable);
+    const { drop, claim } = decideClaim(entries, request.now, { urgentOnly: request.urgentOnly ?? false });
+    const wake: KeyNotice[] = [];
+    const dropped = drop.map((entry) => {
+      const done = this.s.finish(this.s.runs.get(entry.id)!, 'cancelled', { error: OPERATOR_CANCEL }, request.now);
+      wake.push(...done.wake);
+      return structuredClone(done.run);
     });
-    if (!claim) return { claimed: undefined, dropped };
+    if (!claim) return { claimed: undefined, dropped, wake };
+    const before = this.s.runs.get(claim.id)!;
     const run: RunRecord = {
-      ...claim,
+      ...before,
       status: 'running',
-      attempts: claim.attempts + 1,
+      attempts: before.attempts + 1,
       epoch: request.epoch,
       cancelRequested: null,
-      startedAt: claim.startedAt ?? request.now,
+      wait: null,
+      startedAt: before.startedAt ?? request.now,
     };
-    this.runs.set(run.id, run);
-    const frame = this.frames.get(run.id);
+    this.s.runs.set(run.id, run);
+    const frame = this.s.frames.get(run.id);
     return {
-      claimed: { run: structuredClone(run), steps: structuredClone(this.steps.get(run.id) ?? []), frame: frame && structuredClone(frame) },
+      claimed: {
+        run: structuredClone(run),
+        steps: structuredClone(this.s.steps.get(run.id) ?? []),
+        attempts: structuredClone(this.s.attempts.get(run.id) ?? []),
+        frame: frame && structuredClone(frame),
+      },
       dropped,
+      wake,
     };
+  }
+
+  async commitStep(request: CommitStep): Promise<StepRecord> {
+    this.s.fence(request);
+    const run = this.s.runningOfKey(request.runId, request.key, 'its steps cannot be committed');
+    const step = this.s.journal(run, request, request.epoch, request.now);
+    if (!this.s.frames.has(run.id) && run.parked) this.s.runs.set(run.id, { ...this.s.runs.get(run.id)!, parked: false });
+    return structuredClone(step);
+  }
+
+  async finishRun(request: FinishRun): Promise<FinishOutcome> {
+    this.s.fence(request);
+    const run = this.s.runOfKey(request.runId, request.key);
+    if (!isPending(run)) throw new HoldfastError('run_already_finished', `run ${run.id} is already ${run.status}`);
+    const done = this.s.finish(run, request.status, { result: request.result, error: request.error }, request.now);
+    return { run: structuredClone(done.run), wake: done.wake };
+  }
+
+  async requeueRun(request: Fence & { runId: string }): Promise<void> {
+    this.s.fence(request);
+    const run = this.s.runOfKey(request.runId, request.key);
+    if (run.status !== 'running') return;
+    const cancelRequested = run.cancelRequested === 'abort-keep' ? null : run.cancelRequested; // a drop waits for the next claim
+    this.s.runs.set(run.id, { ...run, status: 'queued', cancelRequested });
   }
 
   async parkRun(request: Fence & { frame: ParkedFrame }): Promise<void> {
-    this.fence(request);
-    const run = this.runOfKey(request.frame.runId, request.key);
-    if (run.status !== 'running')
-      throw new HoldfastError('run_not_running', `run ${run.id} is ${run.status}, not running; it cannot be parked`);
-    this.runs.set(run.id, { ...run, status: 'queued', parked: true });
-    this.frames.set(run.id, structuredClone(request.frame));
+    this.s.fence(request);
+    const run = this.s.runningOfKey(request.frame.runId, request.key, 'it cannot be parked');
+    const frame = structuredClone(request.frame);
+    const wait = {
+      kind: 'preempted' as const,
+      wakeAt: frame.parkedAt,
+      onRun: null,
+      detail: frame as unknown as Json,
+      since: frame.parkedAt,
+    };
+    this.s.runs.set(run.id, { ...run, status: 'waiting', parked: true, wait });
+    this.s.frames.set(run.id, frame);
   }
 
   async peekUrgent(key: string): Promise<RunRecord | undefined> {
-    const urgent = [...this.runs.values()]
+    const urgent = [...this.s.runs.values()]
       .filter((r) => r.key === key && r.status === 'queued' && r.priority === 'urgent' && r.cancelRequested !== 'abort-drop')
       .sort((a, b) => a.seq - b.seq)[0];
     return urgent && structuredClone(urgent);
   }
 
   async requestCancel(request: { runId: string; mode: CancelMode; now: number }): Promise<RunRecord | undefined> {
-    this.open();
-    const run = this.runs.get(request.runId);
+    this.s.open();
+    const run = this.s.runs.get(request.runId);
     if (!run) return undefined;
-    if (run.status === 'queued' || run.status === 'running') {
-      this.runs.set(run.id, { ...run, cancelRequested: request.mode });
-      this.actions.push({ runId: run.id, action: 'cancel', detail: request.mode, at: request.now });
+    if (isPending(run)) {
+      this.s.runs.set(run.id, { ...run, cancelRequested: request.mode });
+      this.s.actions.push({ runId: run.id, action: 'cancel', detail: request.mode, at: request.now });
     }
-    return structuredClone(this.runs.get(run.id));
+    return structuredClone(this.s.runs.get(run.id));
   }
 
   async reopenRun(request: { runId: string; now: number }): Promise<RunRecord | undefined> {
-    this.open();
-    const run = this.runs.get(request.runId);
+    this.s.open();
+    const run = this.s.runs.get(request.runId);
     if (!run) return undefined;
     const next = reopened(run);
-    this.runs.set(run.id, next);
-    this.actions.push({ runId: run.id, action: 'retry', detail: run.status, at: request.now });
+    this.s.runs.set(run.id, next);
+    this.s.actions.push({ runId: run.id, action: 'retry', detail: run.status, at: request.now });
     return structuredClone(next);
   }
 
   async operatorActions(runId: string): Promise<OperatorAction[]> {
-    return structuredClone(this.actions.filter((a) => a.runId === runId));
+    return structuredClone(this.s.actions.filter((a) => a.runId === runId));
   }
 
-  async commitStep(request: CommitStep): Promise<StepRecord> {
-    this.fence(request);
-    const run = this.runOfKey(request.runId, request.key);
-    if (run.status !== 'running')
-      throw new HoldfastError('run_not_running', `run ${run.id} is ${run.status}, not running; its steps cannot be committed`);
-    const journal = this.steps.get(run.id) ?? [];
-    const journaled = journal.find((s) => s.seq === request.seq);
-    if (journaled?.name === request.name) return structuredClone(journaled);
-    if (journaled) throw new HoldfastError('step_already_committed', `step #${request.seq} of run ${run.id} is already committed`);
-    const step: StepRecord = {
-      runId: run.id,
-      seq: request.seq,
-      name: request.name,
-      result: structuredClone(request.result),
-      epoch: request.epoch,
-      committedAt: request.now,
-    };
-    journal.push(step);
-    journal.sort((a, b) => a.seq - b.seq);
-    this.steps.set(run.id, journal);
-    const frame = this.frames.get(run.id);
-    if (frame && frame.turnSeq <= request.seq) {
-      this.frames.delete(run.id);
-      this.runs.set(run.id, { ...run, parked: false });
+  async suspendRun(request: SuspendRun): Promise<{ suspended: boolean }> {
+    this.s.fence(request);
+    const run = this.s.runningOfKey(request.runId, request.key, 'it cannot wait');
+    if (request.wait.kind === 'child') {
+      const child = this.s.runs.get(request.wait.onRun ?? '');
+      if (!child) throw new HoldfastError('run_not_found', `run ${run.id} waits for run ${request.wait.onRun}, which does not exist`);
+      if (!isPending(child)) return { suspended: false };
     }
-    return structuredClone(step);
-  }
-
-  async finishRun(request: FinishRun): Promise<RunRecord> {
-    this.fence(request);
-    const run = this.runOfKey(request.runId, request.key);
-    if (run.status !== 'queued' && run.status !== 'running') {
-      throw new HoldfastError('run_already_finished', `run ${run.id} is already ${run.status}`);
+    if (request.commit) this.s.journal(run, request.commit, request.epoch, request.now);
+    if (request.failure) {
+      const list = this.s.attempts.get(run.id) ?? [];
+      list.push({ ...structuredClone(request.failure), runId: run.id });
+      this.s.attempts.set(run.id, list);
     }
-    const finished: RunRecord = {
-      ...run,
-      status: request.status,
-      result: request.result === undefined ? undefined : structuredClone(request.result),
-      error: request.error,
-      finishedAt: request.now,
-      parked: false,
-    };
-    this.runs.set(run.id, finished);
-    this.frames.delete(run.id);
-    return structuredClone(finished);
+    const { kind, wakeAt, onRun, detail } = request.wait;
+    const wait = { kind, wakeAt, onRun: onRun ?? null, detail: structuredClone(detail), since: request.now };
+    this.s.runs.set(run.id, { ...this.s.runs.get(run.id)!, status: 'waiting', wait });
+    return { suspended: true };
   }
 
-  async requeueRun(request: Fence & { runId: string }): Promise<void> {
-    this.fence(request);
-    const run = this.runOfKey(request.runId, request.key);
-    if (run.status !== 'running') return;
-    const cancelRequested = run.cancelRequested === 'abort-keep' ? null : run.cancelRequested; // a drop waits for the next claim
-    this.runs.set(run.id, { ...run, status: 'queued', cancelRequested });
+  async spawnChild(request: SpawnChild): Promise<RunRecord> {
+    this.s.fence(request);
+    const parent = this.s.runningOfKey(request.runId, request.key, 'it cannot spawn');
+    let child = this.s.runs.get(this.s.byIdem.get(request.child.idempotencyKey) ?? '');
+    if (!child) {
+      child = newRun({ ...request.child, parentId: parent.id }, ++this.s.seq);
+      this.s.runs.set(child.id, child);
+      this.s.byIdem.set(child.idempotencyKey, child.id);
+    }
+    this.s.journal(parent, { seq: request.seq, name: request.name, result: { childId: child.id } }, request.epoch, request.child.now);
+    return structuredClone(child);
   }
 
-  async close(): Promise<void> {
-    this.closed = true;
+  async childrenOf(parentId: string): Promise<RunRecord[]> {
+    return [...this.s.runs.values()]
+      .filter((r) => r.parentId === parentId)
+      .sort((a, b) => a.seq - b.seq)
+      .map((r) => structuredClone(r));
   }
 
-  private open(): void {
-    if (this.closed) throw new HoldfastError('store_closed', 'the memory store is closed');
+  async getStepAttempts(runId: string): Promise<StepAttempt[]> {
+    return structuredClone(this.s.attempts.get(runId) ?? []);
   }
 
-  private fence(f: Fence): void {
-    this.open();
-    const verdict = checkFence(this.owners.get(f.key), f.ownerId, f.epoch);
-    if (!verdict.ok) throw new StaleEpochError(f.key, f.epoch, verdict.current);
+  async nextWakeAt(now: number): Promise<number | undefined> {
+    let next = Infinity;
+    for (const run of this.s.runs.values()) {
+      if (run.status !== 'waiting') continue;
+      for (const at of [run.wait?.wakeAt ?? null, run.deadlineAt]) if (at !== null && at > now) next = Math.min(next, at);
+    }
+    for (const schedule of this.s.schedules.values()) {
+      if (schedule.nextFireAt !== null && schedule.nextFireAt > now) next = Math.min(next, schedule.nextFireAt);
+    }
+    return Number.isFinite(next) ? next : undefined;
   }
 
-  private runOfKey(runId: string, key: string): RunRecord {
-    const run = this.runs.get(runId);
-    if (!run || run.key !== key) throw new HoldfastError('run_not_found', `run ${runId} does not exist for key "${key}"`);
-    return run;
+  async compactRuns(request: { finishedBefore: number; limit: number }): Promise<CompactedRuns> {
+    this.s.open();
+    const result = { runs: 0, steps: 0, bytes: 0, keys: new Set<string>() };
+    const candidates = [...this.s.runs.values()]
+      .filter((r) => !isPending(r) && !r.compacted && r.finishedAt !== null && r.finishedAt < request.finishedBefore)
+      .sort((a, b) => a.seq - b.seq)
+      .slice(0, request.limit);
+    for (const run of candidates) {
+      const steps = this.s.steps.get(run.id) ?? [];
+      const attempts = this.s.attempts.get(run.id) ?? [];
+      result.steps += steps.length;
+      result.bytes += steps.reduce((n, s) => n + s.name.length + JSON.stringify(s.result).length, 0);
+      result.bytes += attempts.reduce((n, a) => n + a.name.length + a.error.message.length, 0);
+      this.s.steps.delete(run.id);
+      this.s.attempts.delete(run.id);
+      this.s.runs.set(run.id, { ...run, compacted: true });
+      result.runs++;
+      result.keys.add(run.key);
+    }
+    return { runs: result.runs, steps: result.steps, bytes: result.bytes, keys: [...result.keys] };
   }
+}
+
+function newRun(command: NewCommand, seq: number): RunRecord {
+  return {
+    id: command.id,
+    key: command.key,
+    flow: command.flow,
+    input: structuredClone(command.input),
+    idempotencyKey: command.idempotencyKey,
+    priority: command.priority,
+    preempt: command.preempt,
+    seq,
+    status: 'queued',
+    attempts: 0,
+    result: undefined,
+    error: undefined,
+    epoch: null,
+    parked: false,
+    wait: null,
+    parentId: command.parentId ?? null,
+    deadlineAt: command.deadlineAt ?? null,
+    compacted: false,
+    cancelRequested: null,
+    createdAt: command.now,
+    startedAt: null,
+    finishedAt: null,
+  };
 }

@@ -70,7 +70,12 @@ describe('step retries (D6)', () => {
     expect(w.committed).toEqual([{ runId: handle.id, key: 'repo:a', seq: 0, name: 'call-api' }]);
     const steps = await w.store.getSteps(handle.id);
     expect(steps.map((s) => [s.seq, s.name, s.result, s.committedAt])).toEqual([[0, 'call-api', 'ok after 3 attempt(s)', T0 + 3_000]]);
-    expect(await w.store.getRun(handle.id)).toMatchObject({ status: 'completed', attempts: 1 });
+    // Each retry is a durable wait: the run waits without its key and is claimed again when due.
+    expect(await w.store.getRun(handle.id)).toMatchObject({ status: 'completed', attempts: 3 });
+    expect((await w.store.getStepAttempts(handle.id)).map((a) => [a.seq, a.attempt, a.error.message, a.failedAt, a.retryAt])).toEqual([
+      [0, 1, '503 from api', T0, T0 + 1_000],
+      [0, 2, '503 again', T0 + 1_000, T0 + 3_000],
+    ]);
     await w.kernel.stop();
   });
 

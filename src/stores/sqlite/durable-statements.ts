@@ -1,0 +1,46 @@
+import type Database from 'better-sqlite3';
+import { prepareAll, type Prepared } from './prepared.js';
+import { RUN_SELECT } from './rows.js';
+
+/** The SQL of suspension, child runs, failed attempts, wake-ups, retention, outbox and schedules. */
+const DURABLE_SQL = {
+  insertAttempt: `INSERT INTO step_attempts (run_seq, seq, attempt, name, error_code, error_message, failed_at, retry_at)
+    SELECT seq, @seq, @attempt, @name, @code, @message, @failedAt, @retryAt FROM runs WHERE id = @runId`,
+  attemptsOf: `SELECT r.id AS run_id, a.seq, a.attempt, a.name, a.error_code, a.error_message, a.failed_at, a.retry_at
+    FROM step_attempts a JOIN runs r ON r.seq = a.run_seq WHERE r.id = ? ORDER BY a.seq, a.attempt`,
+  childrenOf: `${RUN_SELECT} WHERE r.parent_id = ? ORDER BY r.seq`,
+  runStatus: 'SELECT status FROM runs WHERE id = ?',
+  nextWake: `SELECT min(at) AS at FROM (
+      SELECT min(w.wake_at) AS at FROM waits w INDEXED BY waits_by_wake JOIN runs r ON r.id = w.run_id
+        WHERE w.wake_at > @now AND r.status = 'waiting'
+      UNION ALL SELECT min(deadline_at) FROM runs INDEXED BY runs_waiting_deadline WHERE status = 'waiting' AND deadline_at > @now
+      UNION ALL SELECT min(next_fire_at) FROM schedules WHERE next_fire_at > @now)`,
+  toCompact: `SELECT seq, key FROM runs INDEXED BY runs_to_compact
+    WHERE compacted = 0 AND finished_at IS NOT NULL AND finished_at < ? ORDER BY finished_at LIMIT ?`,
+  stepBytes: 'SELECT count(*) AS n, coalesce(sum(length(name) + length(result)), 0) AS bytes FROM steps WHERE run_seq = ?',
+  attemptBytes: 'SELECT coalesce(sum(length(name) + length(error_message)), 0) AS bytes FROM step_attempts WHERE run_seq = ?',
+  deleteSteps: 'DELETE FROM steps WHERE run_seq = ?',
+  deleteAttempts: 'DELETE FROM step_attempts WHERE run_seq = ?',
+  markCompacted: 'UPDATE runs SET compacted = 1 WHERE seq = ?',
+  effect: 'SELECT * FROM effects WHERE key = ?',
+  putEffect: `INSERT OR REPLACE INTO effects (key, name, run_id, status, origins, attempts, artifact, error_code, error_message,
+    next_attempt_at, claimed_at, delivered_at) VALUES (@key, @name, @run_id, @status, @origins, @attempts, @artifact,
+    @error_code, @error_message, @next_attempt_at, @claimed_at, @delivered_at)`,
+  coveringKey: 'SELECT effect_key FROM effect_origins WHERE origin = ?',
+  cover: 'INSERT OR REPLACE INTO effect_origins (origin, effect_key) VALUES (?, ?)',
+  uncover: 'DELETE FROM effect_origins WHERE effect_key = ?',
+  schedule: 'SELECT * FROM schedules WHERE id = ?',
+  insertSchedule: `INSERT INTO schedules (id, key, flow, input, priority, timing, catch_up, next_fire_at, last_fire_at, created_at)
+    VALUES (@id, @key, @flow, @input, @priority, @timing, @catch_up, @next_fire_at, @last_fire_at, @created_at)`,
+  deleteSchedule: 'DELETE FROM schedules WHERE id = ?',
+  schedules: 'SELECT * FROM schedules ORDER BY id',
+  dueSchedules: 'SELECT * FROM schedules INDEXED BY schedules_next WHERE next_fire_at <= ? ORDER BY next_fire_at',
+  advanceSchedule: `UPDATE schedules SET next_fire_at = @nextAt, last_fire_at = coalesce(@firedAt, last_fire_at)
+    WHERE id = @id AND next_fire_at = @fireAt`,
+} as const;
+
+export type DurableStatements = Prepared<typeof DURABLE_SQL>;
+
+export function prepareDurableStatements(db: Database.Database): DurableStatements {
+  return prepareAll(db, DURABLE_SQL);
+}
