@@ -3,9 +3,20 @@
  * (submit, handles, events), flows and their context, and the stores to construct it with.
  */
 export { createKernel } from './runtime/kernel.js';
-export type { Kernel, KernelOptions, RunView } from './runtime/kernel.js';
+export type { Kernel, KernelOptions, RunView, ScheduleOptions } from './runtime/kernel.js';
 export { defineFlow } from './runtime/flow.js';
-export type { Flow, FlowContext, StepOptions, TurnOptions } from './runtime/flow.js';
+export type {
+  ChildRun,
+  EffectCall,
+  EffectOptions,
+  Flow,
+  FlowContext,
+  FlowOptions,
+  RetryOptions,
+  SpawnOptions,
+  StepOptions,
+  TurnOptions,
+} from './runtime/flow.js';
 export type { RunHandle } from './runtime/run-handle.js';
 export type { SubmitOptions } from './runtime/submit-command.js';
 export type { KernelEvents, KernelEventName } from './runtime/events.js';
@@ -57,6 +68,13 @@ export type {
   LiveLease,
   FencingToken,
   OperatorAction,
+  RunWait,
+  WaitKind,
+  EffectRecord,
+  EffectStatus,
+  ScheduleRecord,
+  ScheduleTiming,
+  StepAttempt,
   LaneRecord,
   LaneState,
   LaneMode,
@@ -79,6 +97,7 @@ export {
   IdempotencyConflictError,
   RunNotFoundError,
   StepTimeoutError,
+  ChildFailedError,
   ProviderFailedError,
   ProviderNotFoundError,
   LaneJournalCorruptError,

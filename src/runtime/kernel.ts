@@ -175,7 +175,7 @@ class KernelHost implements Kernel {
       clock: this.clock,
       random: this.random,
       scratch: this.scratch,
-      onWaiting: (wakeAt) => this.wakeTimer.arm(wakeAt ?? undefined),
+      onWaiting: (wakeAt) => this.wakeTimer.arm(wakeAt === null || !Number.isFinite(wakeAt) ? undefined : wakeAt),
       events: this.events,
       logger: this.logger,
       flows: this.flows,

@@ -297,7 +297,8 @@ export class KeyRuntime implements ExecutionHost {
         if (notices.length > 0) this.deps.onWork(notices);
         void this.deps.scratch.remove(run.id).catch(() => undefined);
       },
-      waiting: (wakeAt) => this.deps.onWaiting(wakeAt),
+      // The wait ends at its wake time, or at the run's deadline if that comes first.
+      waiting: (wakeAt) => this.deps.onWaiting(Math.min(wakeAt ?? Infinity, run.deadlineAt ?? Infinity)),
     });
   }
 

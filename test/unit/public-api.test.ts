@@ -10,6 +10,7 @@ import { createKernel, defineFlow, memoryStore, type FlowContext } from 'holdfas
 describe('public API surface (K9)', () => {
   it('exports exactly the public names', () => {
     expect(Object.keys(holdfast).sort()).toEqual([
+      'ChildFailedError',
       'DEFAULT_ARBITER_POLICY',
       'DEFAULT_EXPIRY_POLICY',
       'HoldfastError',
