@@ -1,7 +1,9 @@
 import { HoldfastError } from '../errors.js';
 import { EXIT, type CliIo } from './cli-io.js';
 import { runLaneCommand } from './lane-command.js';
+import { runJournalCommand } from './journal-command.js';
 import { runOperatorCommand } from './operator-command.js';
+import { runOutboxCommand } from './outbox-command.js';
 import { runRunsCommand } from './runs-command.js';
 
 const USAGE = `usage: holdfast <verb> [options]
@@ -11,6 +13,8 @@ verbs:
   run ID    show one run and its step journal
   retry ID  re-open a failed or cancelled run          (holdfast retry --help)
   cancel ID stop a queued or running run               (holdfast cancel --help)
+  outbox    effects owed or failed                     (holdfast outbox --help)
+  journal   compact the journal of ended runs          (holdfast journal --help)
   lane      lane leases over path trees              (holdfast lane --help)
 
 every verb takes --db PATH (default .holdfast/state.db) and --json.
@@ -29,6 +33,10 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       case 'retry':
       case 'cancel':
         return await runOperatorCommand(verb, rest, io);
+      case 'outbox':
+        return await runOutboxCommand(rest, io);
+      case 'journal':
+        return await runJournalCommand(rest, io);
       case undefined:
       case 'help':
       case '--help':

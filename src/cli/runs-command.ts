@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
-import { RUN_STATUSES, type RunRecord, type RunStatus } from '../model/index.js';
+import { RUN_STATUSES, type OperatorAction, type RunRecord, type RunStatus, type StepAttempt, type StepRecord } from '../model/index.js';
+import type { Store } from '../ports/store.js';
 import { sqliteStore } from '../stores/sqlite/sqlite-store.js';
 import { DEFAULT_DB, EXIT, type CliIo } from './cli-io.js';
 
@@ -50,14 +51,9 @@ export async function runRunsCommand(verb: 'runs' | 'run', args: string[], io: C
         io.stderr(`holdfast run: no run with id ${positionals[0]} in ${store.description}\n`);
         return EXIT.refused;
       }
-      const steps = await store.getSteps(run.id);
-      const actions = await store.operatorActions(run.id);
-      if (values.json) io.stdout(`${JSON.stringify({ ...run, steps, actions })}\n`);
-      else {
-        io.stdout(`${formatRun(run)}\n`);
-        for (const step of steps) io.stdout(`  #${step.seq} ${step.name} (epoch ${step.epoch}) ${JSON.stringify(step.result)}\n`);
-        for (const action of actions) io.stdout(`  operator ${action.action} ${action.detail} at ${new Date(action.at).toISOString()}\n`);
-      }
+      const view = await runView(store, run);
+      if (values.json) io.stdout(`${JSON.stringify(view)}\n`);
+      else io.stdout(formatRunView(view));
       return EXIT.done;
     }
     const runs = await store.listRuns({ key: values.key, status: statuses as RunStatus[], limit });
@@ -67,6 +63,43 @@ export async function runRunsCommand(verb: 'runs' | 'run', args: string[], io: C
   } finally {
     await store.close();
   }
+}
+
+/** One run as `holdfast run` shows it: journal, failed attempts, operator actions, and its tree of children. */
+interface RunView extends RunRecord {
+  readonly steps: StepRecord[];
+  readonly failedAttempts: StepAttempt[];
+  readonly actions: OperatorAction[];
+  readonly children: RunView[];
+}
+
+async function runView(store: Store, run: RunRecord, depth = 0): Promise<RunView> {
+  const [steps, failedAttempts, actions, children] = await Promise.all([
+    store.getSteps(run.id),
+    store.getStepAttempts(run.id),
+    store.operatorActions(run.id),
+    depth < 8 ? store.childrenOf(run.id) : Promise.resolve([]),
+  ]);
+  return { ...run, steps, failedAttempts, actions, children: await Promise.all(children.map((c) => runView(store, c, depth + 1))) };
+}
+
+function formatRunView(view: RunView, indent = ''): string {
+  const when = (ms: number) => new Date(ms).toISOString();
+  const lines = [`${indent}${formatRun(view)}`];
+  if (view.wait) {
+    const until = view.wait.wakeAt === null ? `until run ${view.wait.onRun} ends` : `until ${when(view.wait.wakeAt)}`;
+    lines.push(`${indent}  waiting (${view.wait.kind}) ${until}`);
+  }
+  if (view.deadlineAt !== null) lines.push(`${indent}  deadline ${when(view.deadlineAt)}`);
+  if (view.compacted) lines.push(`${indent}  journal compacted`);
+  for (const step of view.steps) lines.push(`${indent}  #${step.seq} ${step.name} (epoch ${step.epoch}) ${JSON.stringify(step.result)}`);
+  for (const a of view.failedAttempts) {
+    const next = a.retryAt === null ? 'no retry' : `retry at ${when(a.retryAt)}`;
+    lines.push(`${indent}  #${a.seq} ${a.name} attempt ${a.attempt} failed: ${a.error.code}: ${a.error.message} (${next})`);
+  }
+  for (const action of view.actions) lines.push(`${indent}  operator ${action.action} ${action.detail} at ${when(action.at)}`);
+  for (const child of view.children) lines.push(`${indent}  child:`, formatRunView(child, `${indent}    `).trimEnd());
+  return `${lines.join('\n')}\n`;
 }
 
 function formatRun(run: RunRecord): string {
