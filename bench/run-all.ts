@@ -6,7 +6,8 @@
 //      run's first step (preemption.ts)
 //   4. event-loop delay while another process holds the write lock (loop-delay.ts)
 //   5. recovery of 1,000 in-flight keys after a SIGKILL (recovery.ts)
-//   6. lanes.ts and provider-kill.ts, when present, as child processes (output passed through)
+//   6. durable execution: effects/s, timer precision, journal bytes, commit p99 during compaction (durable.ts)
+//   7. lanes.ts and provider-kill.ts, when present, as child processes (output passed through)
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { cpus, platform, release } from 'node:os';
@@ -14,6 +15,7 @@ import { dirname, join, relative } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { formatKernelSteps, kernelStepsJson, runKernelSteps } from './kernel-steps.js';
+import { formatDurable, runDurable } from './durable.js';
 import { formatLoopDelay, loopDelayJson, measureLoopDelay } from './loop-delay.js';
 import { formatPreemption, preemptionJson, runPreemption } from './preemption.js';
 import { formatRecovery, measureRecovery } from './recovery.js';
@@ -82,9 +84,13 @@ heading('5. recovery after SIGKILL');
 const recovery = await measureRecovery();
 console.log(formatRecovery(recovery));
 
-heading('6. lane leases (bench/lanes.ts)');
+heading('6. durable execution');
+const durable = await runDurable();
+console.log(formatDurable(durable));
+
+heading('7. lane leases (bench/lanes.ts)');
 const lanes = await runChild('lanes.ts');
-heading('7. provider process groups (bench/provider-kill.ts)');
+heading('8. provider process groups (bench/provider-kill.ts)');
 const providerKill = await runChild('provider-kill.ts');
 
 const totalSeconds = (performance.now() - began) / 1000;
@@ -97,6 +103,7 @@ console.log(
     preemption: preemptionJson(preemption),
     loopDelay: loopDelayJson(loopDelay),
     recovery,
+    durable,
     children: [lanes, providerKill],
     totalSeconds: Number(totalSeconds.toFixed(1)),
   })}`,
