@@ -81,3 +81,24 @@ export function decideEffectClaim(
 export function effectRetryDelay(failedAttempts: number): number {
   return Math.min(3_600_000, 1_000 * 2 ** Math.max(1, failedAttempts));
 }
+
+/** Why an effect was let go: the run that held its claim ended before recording it. */
+export function heldEffectMessage(runId: RunId, status: string): string {
+  return `run ${runId} ended ${status} while it held this effect; the next claim of its key emits it again with the same key`;
+}
+
+/**
+ * An effect held by a run that just ended, let go (D3): a claim that was never recorded becomes a
+ * failed attempt (`run_ended`) claimable at once, and a failed attempt waiting for its backoff
+ * loses the backoff, so the next run that claims the key emits it with the same idempotence key;
+ * its origins are no longer covered. Undefined when the effect is not held by `runId`.
+ */
+export function releasedEffect(effect: EffectRecord, runId: RunId, status: string): EffectRecord | undefined {
+  if (effect.runId !== runId) return undefined;
+  if (effect.status === 'claimed') {
+    const error = { code: 'run_ended', message: heldEffectMessage(runId, status) };
+    return { ...effect, status: 'failed', error, nextAttemptAt: null };
+  }
+  if (effect.status === 'failed' && effect.nextAttemptAt !== null) return { ...effect, nextAttemptAt: null };
+  return undefined;
+}

@@ -1,6 +1,7 @@
 import { Cron } from 'croner';
 import { InvalidInputError } from '../errors.js';
 import type { Millis, ScheduleRecord, ScheduleTiming } from '../model/index.js';
+import { shownValue } from './shown-value.js';
 
 /** A tick fired more than this late counts as missed (the kernels were down), whatever its period. */
 export const MISSED_AFTER_MS = 60_000;
@@ -18,6 +19,15 @@ export function nextTick(timing: ScheduleTiming, after: Millis, anchor: Millis):
   if ('at' in timing) return timing.at > after ? timing.at : null;
   const next = cronOf(timing).nextRun(new Date(after));
   return next === null ? null : next.getTime();
+}
+
+/**
+ * The first tick of a schedule registered at `now`: an `every` or `cron` schedule's first tick
+ * after `now`; a one-off's instant, even past (it fires once, at once, and counts as missed when
+ * more than a minute late, so `catchUp: false` skips it).
+ */
+export function firstTick(timing: ScheduleTiming, now: Millis): Millis | null {
+  return 'at' in timing ? timing.at : nextTick(timing, now, now);
 }
 
 /**
@@ -48,7 +58,7 @@ export function checkTiming(value: { every?: unknown; cron?: unknown; timezone?:
   if (value.every !== undefined) {
     if (typeof value.every !== 'number' || !Number.isFinite(value.every) || value.every < 1) {
       throw new InvalidInputError(
-        `${where}: every must be a positive number of milliseconds, got ${JSON.stringify(value.every)}`,
+        `${where}: every must be a positive number of milliseconds, got ${shownValue(value.every)}`,
         'invalid_schedule',
       );
     }
@@ -57,7 +67,7 @@ export function checkTiming(value: { every?: unknown; cron?: unknown; timezone?:
   if (value.at !== undefined) {
     const at = value.at instanceof Date ? value.at.getTime() : value.at;
     if (typeof at !== 'number' || !Number.isFinite(at)) {
-      throw new InvalidInputError(`${where}: at must be a Date or epoch milliseconds, got ${JSON.stringify(value.at)}`, 'invalid_schedule');
+      throw new InvalidInputError(`${where}: at must be a Date or epoch milliseconds, got ${shownValue(value.at)}`, 'invalid_schedule');
     }
     return { at };
   }

@@ -1,5 +1,5 @@
 import type { Json, Key, Millis, RunId, RunRecord, StepAttempt, WaitKind } from '../model/index.js';
-import type { Fence, NewCommand } from './run-store.js';
+import type { Fence, FinishOutcome, NewCommand } from './run-store.js';
 
 /**
  * Suspension, child runs and retention (D5–D8). Every method is one transaction; fenced methods
@@ -23,6 +23,16 @@ export interface DurableStore {
    */
   spawnChild(request: SpawnChild): Promise<RunRecord>;
 
+  /**
+   * Fenced. Fails (code `deadline`, core/deadline) every queued or waiting run of the key whose
+   * deadline is at or before `now`, each ended as finishRun ends a run (its parent woken, its
+   * children asked to drop, its held effects let go), in one transaction. The key's owner calls it
+   * when a deadline comes while it executes another run, so a run waiting its turn fails at its
+   * deadline, not whenever the key frees. Dies before it commits: the runs stay pending, and the
+   * next call, or the claim that would start one, fails them.
+   */
+  expireOverdue(request: Fence & { readonly now: Millis }): Promise<FinishOutcome[]>;
+
   /** The runs `parentId` spawned, in spawn order. */
   childrenOf(parentId: RunId): Promise<RunRecord[]>;
 
@@ -31,7 +41,7 @@ export interface DurableStore {
 
   /**
    * The earliest instant after `now` at which something needs a kernel: a waiting run's wake, a
-   * waiting run's deadline, a schedule's next tick. Undefined when nothing is due ever.
+   * queued or waiting run's deadline, a schedule's next tick. Undefined when nothing is due ever.
    */
   nextWakeAt(now: Millis): Promise<Millis | undefined>;
 

@@ -90,8 +90,8 @@ export interface RunStore {
    * `running` first, then urgent, then parked, then normal, then background, FIFO within each. A
    * waiting run is claimable once its wait or its deadline has come (at `now`). With `urgentOnly`,
    * only an urgent run is claimed. The claimed run is marked running with one more attempt (a
-   * pending `abort-keep` request is satisfied by the claim and cleared; a wait other than a parked
-   * frame is ended) and returned with its committed steps, its failed step attempts and its
+   * pending `abort-keep` request is satisfied by the claim and cleared; its wait is ended, while a
+   * parked frame stays with the run) and returned with its committed steps, its failed step attempts and its
    * parked frame.
    */
   claimNext(request: ClaimNext): Promise<ClaimOutcome>;
@@ -108,8 +108,10 @@ export interface RunStore {
   /**
    * Fenced. Ends a run with a terminal status and its result or error, and ends its wait. In the
    * same transaction: a parent waiting for this run (`ctx.join`) is woken, and when the run did
-   * not complete, every unfinished child of it gets an `abort-drop` request. Returns the run and
-   * the keys that now have work to dispatch (the parent's, the children's).
+   * not complete, every unfinished child of it gets an `abort-drop` request, and the effects it
+   * holds are let go (core/effect-claim `releasedEffect`: the next claim of their key emits them
+   * again). Returns the run and the keys that now have work to dispatch (the parent's, the
+   * children's).
    */
   finishRun(request: FinishRun): Promise<FinishOutcome>;
 
@@ -121,7 +123,7 @@ export interface RunStore {
   requeueRun(request: Fence & { runId: RunId }): Promise<void>;
 
   /**
-   * Fenced. Parks a running run (`steal`): it waits (`preempted`, its frame as the wait's detail),
+   * Fenced. Parks a running run (`steal`): it waits (`preempted`) and keeps its frame,
    * claimable at once after the urgent burst, in one transaction. A crash before it commits leaves
    * the run `running`, recovered from its last committed step; after it, the run resumes from the
    * frame once the urgent burst has drained. The frame is kept until a step at or past its position
@@ -145,9 +147,11 @@ export interface RunStore {
 
   /**
    * Unfenced (an operator's retry). Re-opens a `failed` or `cancelled` run: it is queued again at
-   * its priority with its committed steps kept (it resumes from the last one), its error cleared,
-   * and the operator action recorded, all in one transaction. Its idempotence key keeps naming
-   * it. Throws `run_not_retryable` for a run that is queued, running or completed; returns
+   * its priority with its committed steps kept (it resumes from the last one), its error and
+   * deadline cleared, its failed step attempts forgotten (a fresh retry budget), and the operator
+   * action recorded, all in one transaction (core/reopen). Its idempotence key keeps naming it.
+   * Throws `run_not_retryable` for a run that is queued, running or completed, or whose journal
+   * was compacted; returns
    * undefined when no run has this id.
    */
   reopenRun(request: { readonly runId: RunId; readonly now: Millis }): Promise<RunRecord | undefined>;
@@ -200,6 +204,8 @@ export interface KeyWork {
   readonly owner: OwnerLease | undefined;
   /** Best pending priority (urgent first). */
   readonly topPriority: Priority;
+  /** A queued or waiting run of the key is past its deadline (see DurableStore.expireOverdue). */
+  readonly overdue: boolean;
 }
 
 export interface AcquireOwner {

@@ -54,6 +54,7 @@ export async function spawnChild(cursor: DurableCursor, flow: string, input: Jso
   cursor.journaled(seq, name, { childId: child.id });
   env.events.emit('run:spawned', { runId: child.id, key: child.key, flow, parentId: cursor.runId });
   env.dispatch([{ key: child.key, runId: child.id, urgent: child.priority === 'urgent' }]);
+  if (child.deadlineAt !== null) env.wakeAt(child.deadlineAt);
   return { id: child.id, key: child.key, flow };
 }
 

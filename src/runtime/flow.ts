@@ -1,6 +1,7 @@
 import type { Json } from '../model/index.js';
 import { InvalidInputError } from '../errors.js';
 import { checkRetryPolicy, type RetryPolicy } from '../core/retry-policy.js';
+import { shownValue } from '../core/shown-value.js';
 import { checkWellFormed } from '../core/well-formed-text.js';
 import type { FlowContext, RetryOptions } from './flow-context.js';
 
@@ -68,7 +69,7 @@ export function checkTimeout(value: unknown, where: string): number | undefined 
 export function checkDuration(value: unknown, what: string, code: string): number | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    throw new InvalidInputError(`${what} must be a positive number of milliseconds, got ${JSON.stringify(value) ?? typeof value}`, code);
+    throw new InvalidInputError(`${what} must be a positive number of milliseconds, got ${shownValue(value)}`, code);
   }
   return value;
 }

@@ -1,5 +1,6 @@
 import { findNonJson } from '../core/json-value.js';
 import { checkRetryPolicy, retryDecision } from '../core/retry-policy.js';
+import { shownValue } from '../core/shown-value.js';
 import { checkWellFormed } from '../core/well-formed-text.js';
 import { HoldfastError, InvalidInputError, JournalDivergenceError, UnknownProviderError } from '../errors.js';
 import type { FencingToken, Json, RunRecord, StepRecord } from '../model/index.js';
@@ -155,10 +156,7 @@ export class JournaledContext implements FlowContext, DurableCursor {
 
   async sleep(ms: number): Promise<void> {
     if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) {
-      throw new InvalidInputError(
-        `ctx.sleep(ms): ms must be a finite number of milliseconds >= 0, got ${JSON.stringify(ms) ?? typeof ms}`,
-        'invalid_sleep',
-      );
+      throw new InvalidInputError(`ctx.sleep(ms): ms must be a finite number of milliseconds >= 0, got ${shownValue(ms)}`, 'invalid_sleep');
     }
     return this.timer('ctx.sleep', (now) => now + ms);
   }

@@ -234,6 +234,7 @@ class KernelHost implements Kernel {
       if (differs) throw new IdempotencyConflictError(idempotencyKey, run.id, differs);
     } else {
       this.events.emit('run:queued', { runId: run.id, key: run.key, flow: run.flow, priority: run.priority });
+      if (run.deadlineAt !== null && this.state === 'started') this.wakeTimer.arm(run.deadlineAt);
       await this.tellOwner(run.key, { urgent: run.priority === 'urgent' });
     }
     return makeRunHandle<O>(run.id, created, this.store, this.events, this.clock, this.timing.pollMs);
@@ -259,7 +260,9 @@ class KernelHost implements Kernel {
     }
     const run = await this.store.requestCancel({ runId, mode, now: this.clock.now() });
     if (!run) throw new RunNotFoundError(runId, this.store.description);
-    if (run.status === 'queued' || run.status === 'running') await this.tellOwner(run.key, { cancelRunId: run.id });
+    if (run.status === 'queued' || run.status === 'running' || run.status === 'waiting') {
+      await this.tellOwner(run.key, { cancelRunId: run.id });
+    }
     return run.status;
   }
 

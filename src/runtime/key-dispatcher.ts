@@ -198,7 +198,9 @@ export class KeyDispatcher {
           'read',
         );
         for (const work of page) {
-          if (this.runtimes.has(work.key)) continue;
+          const runtime = this.runtimes.get(work.key);
+          if (runtime && work.overdue) runtime.expireOverdue();
+          if (runtime) continue;
           const owner = work.owner;
           const free = !isLeaseLive(owner, now) || owner?.ownerId === this.deps.ownerId;
           const dead = owner?.ownerId != null && isOwnerProvablyDead(owner.ownerId, this.deps.host.name, this.deps.host.isAlive);

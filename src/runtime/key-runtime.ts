@@ -1,4 +1,5 @@
 import type { InterruptReason } from '../core/interrupt.js';
+import { deadlineError } from '../core/deadline.js';
 import { decidePreemption } from '../core/preemption.js';
 import { StaleEpochError, UnknownFlowError } from '../errors.js';
 import type { FencingToken, Key, OwnerLease, RunRecord } from '../model/index.js';
@@ -96,6 +97,24 @@ export class KeyRuntime implements ExecutionHost {
     void this.checkDemand(notice).catch((error: unknown) =>
       this.deps.events.emit('kernel:error', { error, context: `preemption check for ${this.key}` }),
     );
+  }
+
+  /**
+   * A queued or waiting run of the key passed its deadline while another run executes: fail it
+   * now (D8), not when the key frees. When the runtime is claiming, the claim fails it instead.
+   */
+  expireOverdue(): void {
+    if (this.state !== 'executing') return;
+    void this.write('fail runs past their deadline', () => this.deps.store.expireOverdue({ ...this.fence, now: this.deps.clock.now() }))
+      .then((expired) => {
+        if (expired === NOT_WRITTEN) return;
+        for (const { run, wake } of expired) {
+          this.deps.events.emit('run:failed', { runId: run.id, key: run.key, error: run.error! });
+          void this.deps.scratch.remove(run.id).catch(() => undefined);
+          if (wake.length > 0) this.deps.onWork(wake);
+        }
+      })
+      .catch((error: unknown) => this.deps.events.emit('kernel:error', { error, context: `deadlines of ${this.key}` }));
   }
 
   /** Orderly stop: the active run is interrupted and requeued, then the lease is released. */
@@ -268,7 +287,7 @@ export class KeyRuntime implements ExecutionHost {
       return;
     }
     if (run.deadlineAt !== null && run.deadlineAt <= this.deps.clock.now()) {
-      const reason = new RunInterrupt({ kind: 'deadline' }, `run ${run.id} passed its deadline before it could run again`);
+      const reason = new RunInterrupt({ kind: 'deadline' }, deadlineError(run.id, run.deadlineAt, 'pending').message);
       await this.record(run, { kind: 'interrupted', reason, at: { seq: 0, name: undefined, turn: undefined } });
       return;
     }

@@ -1,5 +1,5 @@
 import type { RetryPolicy } from '../core/retry-policy.js';
-import type { FencingToken, Json, Key, ParkedFrame, RunId, StepAttempt } from '../model/index.js';
+import type { FencingToken, Json, Key, Millis, ParkedFrame, RunId, StepAttempt } from '../model/index.js';
 import type { Clock, Random } from '../ports/clock.js';
 import type { Provider } from '../ports/provider.js';
 import type { Fence, Store, SuspendRun } from '../ports/store.js';
@@ -37,6 +37,8 @@ export interface RunEnvironment {
   readonly suspended: (wait: SuspendRun['wait']) => void;
   /** Keys that got work from this run (a spawned child): the kernel dispatches them. */
   readonly dispatch: (work: readonly { readonly key: Key; readonly runId?: RunId; readonly urgent?: boolean }[]) => void;
+  /** Something this run created needs a kernel at `at` (a spawned child's deadline): arm the wake timer. */
+  readonly wakeAt: (at: Millis) => void;
   /** This run's scratch directory, created on first use. */
   readonly scratchDir: () => Promise<string>;
 }

@@ -1,3 +1,4 @@
+import { deadlineError } from '../core/deadline.js';
 import type { InterruptReason } from '../core/interrupt.js';
 import type { FencingToken, Key, RunId } from '../model/index.js';
 import type { ClaimedRun, Fence } from '../ports/store.js';
@@ -70,6 +71,7 @@ export function executeClaimed(
     },
     suspended: (wait) => enteredWait({ kind: 'suspended', wait }),
     dispatch: (work) => deps.onWork(work.map((w) => ({ key: w.key, urgent: w.urgent ?? false }))),
+    wakeAt: (at) => deps.onWaiting(at),
     scratchDir: () => deps.scratch.create(run.id),
   };
   deps.events.emit('run:started', { runId: run.id, key: run.key, flow: run.flow, attempt: run.attempts, epoch: host.fence.epoch });
@@ -82,7 +84,7 @@ export function executeClaimed(
     run.deadlineAt === null
       ? undefined
       : deps.clock.setTimer(Math.max(0, run.deadlineAt - deps.clock.now()), () =>
-          interrupt({ kind: 'deadline' }, `run ${run.id} passed its deadline (${new Date(run.deadlineAt!).toISOString()})`),
+          interrupt({ kind: 'deadline' }, deadlineError(run.id, run.deadlineAt!, 'running').message),
         );
   let abandonNow!: () => void;
   const settled = settle(host, execution, run.id, signal, waiting, (abandon) => (abandonNow = abandon));

@@ -1,4 +1,4 @@
-import { decideFire, checkTiming, nextTick } from '../core/schedule-timing.js';
+import { decideFire, checkTiming, firstTick } from '../core/schedule-timing.js';
 import { findNonJson } from '../core/json-value.js';
 import { checkWellFormed } from '../core/well-formed-text.js';
 import { InvalidInputError, UnknownFlowError } from '../errors.js';
@@ -56,7 +56,7 @@ export function scheduleRecord(options: ScheduleOptions, flows: ReadonlySet<stri
     priority,
     timing,
     catchUp: options.catchUp ?? true,
-    nextFireAt: nextTick(timing, now - 1, now),
+    nextFireAt: firstTick(timing, now),
     lastFireAt: null,
     createdAt: now,
   };

@@ -1,3 +1,4 @@
+import { shownValue } from '../shown-value.js';
 import { HoldfastError } from '../../errors.js';
 import type { Json } from '../../model/json.js';
 import { LANE_MODES, LANE_OPS, type LaneJournalRead, type LaneRecord, type LiveLease } from '../../model/lane.js';
@@ -189,9 +190,7 @@ function fail(problem: string): { ok: false; problem: string } {
   return { ok: false, problem };
 }
 
-function show(v: unknown): string {
-  return v === undefined ? 'undefined' : (JSON.stringify(v) ?? typeof v);
-}
+const show = shownValue;
 
 /** Refuses to append a record that would not read back (a bug in the deciding code). */
 export function checkedRecord(record: LaneRecord): LaneRecord {

@@ -10,9 +10,7 @@ export function memoryOutbox(s: MemoryState): OutboxStore {
   const cover = (effect: EffectRecord) => {
     for (const origin of effect.origins) s.origins.set(origin, effect.key);
   };
-  const uncover = (effect: EffectRecord) => {
-    for (const origin of effect.origins) if (s.origins.get(origin) === effect.key) s.origins.delete(origin);
-  };
+  const uncover = (effect: EffectRecord) => s.uncover(effect);
   return {
     async claimEffect(request: ClaimEffect): Promise<EffectClaim> {
       s.fence(request);
@@ -53,6 +51,7 @@ export function memoryOutbox(s: MemoryState): OutboxStore {
       if (!effect)
         throw new HoldfastError('effect_not_claimed', `effect ${request.effectKey} was never claimed; claim it before recording it`);
       const artifact = effect.status === 'delivered' ? (effect.artifact ?? null) : structuredClone(request.artifact);
+      s.journal(run, { seq: request.seq, name: `effect:${request.name}`, result: { artifact } }, request.epoch, request.now);
       if (effect.status !== 'delivered') {
         s.effects.set(effect.key, {
           ...effect,
@@ -63,7 +62,6 @@ export function memoryOutbox(s: MemoryState): OutboxStore {
           deliveredAt: request.now,
         });
       }
-      s.journal(run, { seq: request.seq, name: `effect:${request.name}`, result: { artifact } }, request.epoch, request.now);
       return structuredClone(artifact);
     },
 
@@ -88,7 +86,7 @@ export function memoryOutbox(s: MemoryState): OutboxStore {
 
     async listEffects(query = {}) {
       return [...s.effects.values()]
-        .filter((e) => query.status === undefined || query.status.includes(e.status))
+        .filter((e) => query.status === undefined || query.status.length === 0 || query.status.includes(e.status))
         .sort((a, b) => a.claimedAt - b.claimedAt)
         .slice(0, query.limit ?? 1000)
         .map((e) => structuredClone(e));

@@ -24,7 +24,7 @@ export function memorySchedules(s: MemoryState, enqueue: (command: NewCommand) =
     },
 
     async listSchedules(): Promise<ScheduleRecord[]> {
-      return [...s.schedules.values()].sort((a, b) => a.id.localeCompare(b.id)).map((x) => structuredClone(x));
+      return [...s.schedules.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).map((x) => structuredClone(x));
     },
 
     async dueSchedules(now: number): Promise<ScheduleRecord[]> {

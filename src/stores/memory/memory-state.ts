@@ -1,3 +1,4 @@
+import { releasedEffect } from '../../core/effect-claim.js';
 import { checkFence } from '../../core/owner-lease.js';
 import { HoldfastError, StaleEpochError } from '../../errors.js';
 import type {
@@ -59,12 +60,21 @@ export class MemoryState {
     return run;
   }
 
+  /**
+   * The entry journaled at `seq` if it has `name` (a repeat); undefined when `seq` is free; throws
+   * `step_already_committed` when another entry is there.
+   */
+  journaledAt(runId: string, seq: number, name: string): StepRecord | undefined {
+    const journaled = this.steps.get(runId)?.find((s) => s.seq === seq);
+    if (journaled === undefined || journaled.name === name) return journaled;
+    throw new HoldfastError('step_already_committed', `step #${seq} of run ${runId} is already committed`);
+  }
+
   /** Appends a journal entry, or returns the one already at `seq` with the same name (a repeat). */
   journal(run: RunRecord, entry: { seq: number; name: string; result: Json }, epoch: number, now: Millis): StepRecord {
+    const journaled = this.journaledAt(run.id, entry.seq, entry.name);
+    if (journaled) return journaled;
     const journal = this.steps.get(run.id) ?? [];
-    const journaled = journal.find((s) => s.seq === entry.seq);
-    if (journaled?.name === entry.name) return journaled;
-    if (journaled) throw new HoldfastError('step_already_committed', `step #${entry.seq} of run ${run.id} is already committed`);
     const step: StepRecord = {
       runId: run.id,
       seq: entry.seq,
@@ -77,13 +87,23 @@ export class MemoryState {
     journal.sort((a, b) => a.seq - b.seq);
     this.steps.set(run.id, journal);
     const frame = this.frames.get(run.id);
-    if (frame && frame.turnSeq <= entry.seq) this.frames.delete(run.id);
+    if (frame && frame.turnSeq <= entry.seq) {
+      this.frames.delete(run.id);
+      const current = this.runs.get(run.id);
+      if (current) this.runs.set(run.id, { ...current, parked: false });
+    }
     return step;
+  }
+
+  /** The origins an effect covered are no longer covered by it. */
+  uncover(effect: EffectRecord): void {
+    for (const origin of effect.origins) if (this.origins.get(origin) === effect.key) this.origins.delete(origin);
   }
 
   /**
    * Ends a run: its wait and frame go; a parent waiting for it is woken; when it did not complete,
-   * its unfinished children get an abort-drop request. Returns the keys that now have work.
+   * its unfinished children get an abort-drop request; the effects it holds are let go
+   * (core/effect-claim). Returns the keys that now have work.
    */
   finish(
     run: RunRecord,
@@ -102,6 +122,12 @@ export class MemoryState {
     };
     this.runs.set(run.id, finished);
     this.frames.delete(run.id);
+    for (const effect of this.effects.values()) {
+      const released = releasedEffect(effect, run.id, status);
+      if (!released) continue;
+      this.effects.set(effect.key, released);
+      this.uncover(effect);
+    }
     const wake: KeyNotice[] = [];
     const parent = run.parentId === null ? undefined : this.runs.get(run.parentId);
     if (parent?.status === 'waiting' && parent.wait?.kind === 'child' && parent.wait.onRun === run.id) {

@@ -10,7 +10,6 @@ import {
   type OwnerLease,
   type ParkedFrame,
   type RunRecord,
-  type StepAttempt,
   type StepRecord,
 } from '../../model/index.js';
 import type {
@@ -18,7 +17,6 @@ import type {
   ClaimNext,
   ClaimOutcome,
   CommitStep,
-  CompactedRuns,
   EnqueueResult,
   Fence,
   FinishOutcome,
@@ -29,13 +27,13 @@ import type {
   NewCommand,
   RenewOwners,
   RunQuery,
-  SpawnChild,
   Store,
-  SuspendRun,
 } from '../../ports/store.js';
 import { OPERATOR_CANCEL } from '../../ports/store.js';
 import { memoryLaneStore } from './lane-store.js';
+import { memoryDurable } from './memory-durable.js';
 import { memoryOutbox } from './memory-outbox.js';
+import { newRun } from './new-run.js';
 import { memorySchedules } from './memory-schedules.js';
 import { claimable, isPending, MemoryState } from './memory-state.js';
 
@@ -71,12 +69,7 @@ export function memoryStore(): Store {
     requestCancel: (r) => runs.requestCancel(r),
     reopenRun: (r) => runs.reopenRun(r),
     operatorActions: (id) => runs.operatorActions(id),
-    suspendRun: (r) => runs.suspendRun(r),
-    spawnChild: (r) => runs.spawnChild(r),
-    childrenOf: (id) => runs.childrenOf(id),
-    getStepAttempts: (id) => runs.getStepAttempts(id),
-    nextWakeAt: (now) => runs.nextWakeAt(now),
-    compactRuns: (r) => runs.compactRuns(r),
+    ...memoryDurable(state),
     ...outbox,
     ...schedules,
     close: async () => {
@@ -120,15 +113,18 @@ class MemoryRuns {
 
   async keysWithWork(page: KeyPage): Promise<KeyWork[]> {
     const best = new Map<string, number>();
+    const overdue = new Set<string>();
     for (const run of this.s.runs.values()) {
       if (page.after !== undefined && run.key <= page.after) continue;
       if (!hasWork(claimable(run), page.now)) continue;
       best.set(run.key, Math.min(best.get(run.key) ?? Infinity, priorityRank(run.priority)));
+      const late = (run.status === 'queued' || run.status === 'waiting') && run.deadlineAt !== null && run.deadlineAt <= page.now;
+      if (late) overdue.add(run.key);
     }
     return [...best.keys()]
       .sort()
       .slice(0, page.limit)
-      .map((key) => ({ key, topPriority: PRIORITIES[best.get(key)!]!, owner: this.s.owners.get(key) }));
+      .map((key) => ({ key, topPriority: PRIORITIES[best.get(key)!]!, overdue: overdue.has(key), owner: this.s.owners.get(key) }));
   }
 
   async acquireOwner(request: AcquireOwner): Promise<OwnerLease | undefined> {
@@ -204,9 +200,7 @@ class MemoryRuns {
   async commitStep(request: CommitStep): Promise<StepRecord> {
     this.s.fence(request);
     const run = this.s.runningOfKey(request.runId, request.key, 'its steps cannot be committed');
-    const step = this.s.journal(run, request, request.epoch, request.now);
-    if (!this.s.frames.has(run.id) && run.parked) this.s.runs.set(run.id, { ...this.s.runs.get(run.id)!, parked: false });
-    return structuredClone(step);
+    return structuredClone(this.s.journal(run, request, request.epoch, request.now));
   }
 
   async finishRun(request: FinishRun): Promise<FinishOutcome> {
@@ -264,6 +258,7 @@ class MemoryRuns {
     if (!run) return undefined;
     const next = reopened(run);
     this.s.runs.set(run.id, next);
+    this.s.attempts.delete(run.id);
     this.s.actions.push({ runId: run.id, action: 'retry', detail: run.status, at: request.now });
     return structuredClone(next);
   }
@@ -271,109 +266,4 @@ class MemoryRuns {
   async operatorActions(runId: string): Promise<OperatorAction[]> {
     return structuredClone(this.s.actions.filter((a) => a.runId === runId));
   }
-
-  async suspendRun(request: SuspendRun): Promise<{ suspended: boolean }> {
-    this.s.fence(request);
-    const run = this.s.runningOfKey(request.runId, request.key, 'it cannot wait');
-    if (request.wait.kind === 'child') {
-      const child = this.s.runs.get(request.wait.onRun ?? '');
-      if (!child) throw new HoldfastError('run_not_found', `run ${run.id} waits for run ${request.wait.onRun}, which does not exist`);
-      if (!isPending(child)) return { suspended: false };
-    }
-    if (request.commit) this.s.journal(run, request.commit, request.epoch, request.now);
-    if (request.failure) {
-      const list = this.s.attempts.get(run.id) ?? [];
-      list.push({ ...structuredClone(request.failure), runId: run.id });
-      this.s.attempts.set(run.id, list);
-    }
-    const { kind, wakeAt, onRun, detail } = request.wait;
-    const wait = { kind, wakeAt, onRun: onRun ?? null, detail: structuredClone(detail), since: request.now };
-    this.s.runs.set(run.id, { ...this.s.runs.get(run.id)!, status: 'waiting', wait });
-    return { suspended: true };
-  }
-
-  async spawnChild(request: SpawnChild): Promise<RunRecord> {
-    this.s.fence(request);
-    const parent = this.s.runningOfKey(request.runId, request.key, 'it cannot spawn');
-    let child = this.s.runs.get(this.s.byIdem.get(request.child.idempotencyKey) ?? '');
-    if (!child) {
-      child = newRun({ ...request.child, parentId: parent.id }, ++this.s.seq);
-      this.s.runs.set(child.id, child);
-      this.s.byIdem.set(child.idempotencyKey, child.id);
-    }
-    this.s.journal(parent, { seq: request.seq, name: request.name, result: { childId: child.id } }, request.epoch, request.child.now);
-    return structuredClone(child);
-  }
-
-  async childrenOf(parentId: string): Promise<RunRecord[]> {
-    return [...this.s.runs.values()]
-      .filter((r) => r.parentId === parentId)
-      .sort((a, b) => a.seq - b.seq)
-      .map((r) => structuredClone(r));
-  }
-
-  async getStepAttempts(runId: string): Promise<StepAttempt[]> {
-    return structuredClone(this.s.attempts.get(runId) ?? []);
-  }
-
-  async nextWakeAt(now: number): Promise<number | undefined> {
-    let next = Infinity;
-    for (const run of this.s.runs.values()) {
-      if (run.status !== 'waiting') continue;
-      for (const at of [run.wait?.wakeAt ?? null, run.deadlineAt]) if (at !== null && at > now) next = Math.min(next, at);
-    }
-    for (const schedule of this.s.schedules.values()) {
-      if (schedule.nextFireAt !== null && schedule.nextFireAt > now) next = Math.min(next, schedule.nextFireAt);
-    }
-    return Number.isFinite(next) ? next : undefined;
-  }
-
-  async compactRuns(request: { finishedBefore: number; limit: number }): Promise<CompactedRuns> {
-    this.s.open();
-    const result = { runs: 0, steps: 0, bytes: 0, keys: new Set<string>() };
-    const candidates = [...this.s.runs.values()]
-      .filter((r) => !isPending(r) && !r.compacted && r.finishedAt !== null && r.finishedAt < request.finishedBefore)
-      .sort((a, b) => a.seq - b.seq)
-      .slice(0, request.limit);
-    for (const run of candidates) {
-      const steps = this.s.steps.get(run.id) ?? [];
-      const attempts = this.s.attempts.get(run.id) ?? [];
-      result.steps += steps.length;
-      result.bytes += steps.reduce((n, s) => n + s.name.length + JSON.stringify(s.result).length, 0);
-      result.bytes += attempts.reduce((n, a) => n + a.name.length + a.error.message.length, 0);
-      this.s.steps.delete(run.id);
-      this.s.attempts.delete(run.id);
-      this.s.runs.set(run.id, { ...run, compacted: true });
-      result.runs++;
-      result.keys.add(run.key);
-    }
-    return { runs: result.runs, steps: result.steps, bytes: result.bytes, keys: [...result.keys] };
-  }
-}
-
-function newRun(command: NewCommand, seq: number): RunRecord {
-  return {
-    id: command.id,
-    key: command.key,
-    flow: command.flow,
-    input: structuredClone(command.input),
-    idempotencyKey: command.idempotencyKey,
-    priority: command.priority,
-    preempt: command.preempt,
-    seq,
-    status: 'queued',
-    attempts: 0,
-    result: undefined,
-    error: undefined,
-    epoch: null,
-    parked: false,
-    wait: null,
-    parentId: command.parentId ?? null,
-    deadlineAt: command.deadlineAt ?? null,
-    compacted: false,
-    cancelRequested: null,
-    createdAt: command.now,
-    startedAt: null,
-    finishedAt: null,
-  };
 }

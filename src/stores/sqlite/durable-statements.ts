@@ -13,12 +13,15 @@ const DURABLE_SQL = {
   nextWake: `SELECT min(at) AS at FROM (
       SELECT min(w.wake_at) AS at FROM waits w INDEXED BY waits_by_wake JOIN runs r ON r.id = w.run_id
         WHERE w.wake_at > @now AND r.status = 'waiting'
-      UNION ALL SELECT min(deadline_at) FROM runs INDEXED BY runs_waiting_deadline WHERE status = 'waiting' AND deadline_at > @now
+      UNION ALL SELECT min(deadline_at) FROM runs INDEXED BY runs_pending_deadline
+        WHERE status IN ('queued', 'waiting') AND deadline_at > @now
       UNION ALL SELECT min(next_fire_at) FROM schedules WHERE next_fire_at > @now)`,
   toCompact: `SELECT seq, key FROM runs INDEXED BY runs_to_compact
-    WHERE compacted = 0 AND finished_at IS NOT NULL AND finished_at < ? ORDER BY finished_at LIMIT ?`,
-  stepBytes: 'SELECT count(*) AS n, coalesce(sum(length(name) + length(result)), 0) AS bytes FROM steps WHERE run_seq = ?',
-  attemptBytes: 'SELECT coalesce(sum(length(name) + length(error_message)), 0) AS bytes FROM step_attempts WHERE run_seq = ?',
+    WHERE compacted = 0 AND finished_at IS NOT NULL AND finished_at < ? ORDER BY finished_at, seq LIMIT ?`,
+  stepBytes:
+    'SELECT count(*) AS n, coalesce(sum(length(CAST(name AS BLOB)) + length(CAST(result AS BLOB))), 0) AS bytes FROM steps WHERE run_seq = ?',
+  attemptBytes:
+    'SELECT coalesce(sum(length(CAST(name AS BLOB)) + length(CAST(error_message AS BLOB))), 0) AS bytes FROM step_attempts WHERE run_seq = ?',
   deleteSteps: 'DELETE FROM steps WHERE run_seq = ?',
   deleteAttempts: 'DELETE FROM step_attempts WHERE run_seq = ?',
   markCompacted: 'UPDATE runs SET compacted = 1 WHERE seq = ?',
@@ -26,6 +29,14 @@ const DURABLE_SQL = {
   putEffect: `INSERT OR REPLACE INTO effects (key, name, run_id, status, origins, attempts, artifact, error_code, error_message,
     next_attempt_at, claimed_at, delivered_at) VALUES (@key, @name, @run_id, @status, @origins, @attempts, @artifact,
     @error_code, @error_message, @next_attempt_at, @claimed_at, @delivered_at)`,
+  // A run that ends lets go of the effects it holds: the next claim of the key emits again.
+  releaseHeld: `UPDATE effects INDEXED BY effects_held
+    SET status = 'failed', next_attempt_at = NULL,
+        error_code = CASE status WHEN 'claimed' THEN 'run_ended' ELSE error_code END,
+        error_message = CASE status WHEN 'claimed' THEN @message ELSE error_message END
+    WHERE run_id = @runId AND (status = 'claimed' OR (status = 'failed' AND next_attempt_at IS NOT NULL)) RETURNING key`,
+  overdue: `SELECT id FROM runs INDEXED BY runs_pending_by_key
+    WHERE key = @key AND status IN ('queued', 'running', 'waiting') AND status <> 'running' AND deadline_at <= @now ORDER BY seq`,
   coveringKey: 'SELECT effect_key FROM effect_origins WHERE origin = ?',
   cover: 'INSERT OR REPLACE INTO effect_origins (origin, effect_key) VALUES (?, ?)',
   uncover: 'DELETE FROM effect_origins WHERE effect_key = ?',

@@ -35,6 +35,7 @@ export interface RunRow {
   error_message: string | null;
   epoch: number | null;
   cancel_mode: CancelMode | null;
+  frame: string | null;
   parent_id: string | null;
   deadline_at: number | null;
   compacted: number;
@@ -85,7 +86,7 @@ export function toRun(row: RunRow): RunRecord {
     result: row.result === null ? undefined : (JSON.parse(row.result) as Json),
     error: row.error_code === null ? undefined : { code: row.error_code, message: row.error_message ?? '' },
     epoch: row.epoch,
-    parked: row.wait_kind === 'preempted',
+    parked: row.frame !== null,
     wait: waiting
       ? {
           kind: row.wait_kind!,
@@ -105,9 +106,9 @@ export function toRun(row: RunRow): RunRecord {
   };
 }
 
-/** The frame of a parked run: the detail of its `preempted` wait. */
+/** The frame of a parked run, kept on the run until a step at or past its position commits. */
 export function frameOf(row: RunRow): ParkedFrame | undefined {
-  return row.wait_kind === 'preempted' && row.wait_detail !== null ? (JSON.parse(row.wait_detail) as ParkedFrame) : undefined;
+  return row.frame === null ? undefined : (JSON.parse(row.frame) as ParkedFrame);
 }
 
 export function toStep(row: StepRow): StepRecord {

@@ -14,7 +14,7 @@ const PENDING = `r.status IN ('queued', 'running', 'waiting')`;
 const PENDING_RUNS = `FROM runs r INDEXED BY runs_pending_by_key LEFT JOIN waits w ON w.run_id = r.id`;
 const WAIT_COLUMNS = `w.kind AS wait_kind, w.wake_at AS wait_wake_at, w.on_run AS wait_on_run, w.detail AS wait_detail, w.since AS wait_since`;
 /** Mailbox order (core/mailbox): running, urgent, parked, then by priority, FIFO. */
-const MAILBOX_ORDER = `(r.status = 'running') DESC, (r.priority_rank = 0) DESC, coalesce(w.kind = 'preempted', 0) DESC, r.priority_rank, r.seq`;
+const MAILBOX_ORDER = `(r.status = 'running') DESC, (r.priority_rank = 0) DESC, (r.frame IS NOT NULL) DESC, r.priority_rank, r.seq`;
 
 /**
  * The SQL of the SQLite store's runs, steps, waits, owners and operator actions. `INDEXED BY
@@ -42,13 +42,13 @@ const RUN_SQL = {
   droppable: `SELECT id FROM runs INDEXED BY runs_pending_by_key
     WHERE key = ? AND status IN ('queued', 'running', 'waiting') AND cancel_mode = 'abort-drop' ORDER BY seq`,
   keyHasWork: `SELECT 1 ${PENDING_RUNS} WHERE r.key = @key AND ${PENDING} AND ${HAS_WORK} LIMIT 1`,
-  keysWithWork: `SELECT r.key AS key, min(r.priority_rank) AS rank, o.owner_id, o.epoch, o.expires_at, o.channel
+  keysWithWork: `SELECT r.key AS key, min(r.priority_rank) AS rank,
+    max(r.status IN ('queued', 'waiting') AND r.deadline_at <= @now) AS overdue, o.owner_id, o.epoch, o.expires_at, o.channel
     ${PENDING_RUNS} LEFT JOIN owners o ON o.key = r.key
     WHERE ${PENDING} AND r.key > @after AND ${HAS_WORK} GROUP BY r.key ORDER BY r.key LIMIT @limit`,
   startRun:
     "UPDATE runs SET status = 'running', attempts = attempts + 1, epoch = ?, cancel_mode = NULL, started_at = coalesce(started_at, ?) WHERE id = ?",
-  // A claim ends the run's wait; a parked frame stays until a step at or past it commits.
-  endWaitButFrame: "DELETE FROM waits WHERE run_id = ? AND kind <> 'preempted'",
+  // A claim ends the run's wait; a parked frame (on the run) stays until a step at or past it commits.
   endWait: 'DELETE FROM waits WHERE run_id = ?',
   putWait: `INSERT OR REPLACE INTO waits (run_id, kind, wake_at, on_run, detail, since) VALUES (@runId, @kind, @wakeAt, @onRun, @detail, @since)`,
   toWaiting: "UPDATE runs SET status = 'waiting' WHERE id = ? AND key = ? AND status = 'running'",
@@ -57,8 +57,10 @@ const RUN_SQL = {
   insertStep: `INSERT INTO steps (run_seq, seq, name, result, epoch, committed_at)
     SELECT r.seq, @seq, @name, @result, @epoch, @now FROM runs r JOIN owners o ON o.key = r.key
     WHERE r.id = @runId AND r.key = @key AND r.status = 'running' AND o.owner_id = @ownerId AND o.epoch = @epoch`,
-  clearFrameAt: "DELETE FROM waits WHERE run_id = ? AND kind = 'preempted' AND json_extract(detail, '$.turnSeq') <= ?",
-  finish: `UPDATE runs SET status = @status, result = @result, error_code = @code, error_message = @message, finished_at = @now
+  clearFrameAt: "UPDATE runs SET frame = NULL WHERE id = ? AND frame IS NOT NULL AND json_extract(frame, '$.turnSeq') <= ?",
+  park: "UPDATE runs SET status = 'waiting', frame = @frame WHERE id = @runId AND key = @key AND status = 'running'",
+  finish: `UPDATE runs SET status = @status, result = @result, error_code = @code, error_message = @message, finished_at = @now,
+    frame = NULL
     WHERE id = @id AND key = @key AND status IN ('queued', 'running', 'waiting')`,
   wakeParent: "UPDATE waits SET wake_at = @now WHERE run_id = @parentId AND kind = 'child' AND on_run = @childId",
   dropChildren: `UPDATE runs SET cancel_mode = 'abort-drop' WHERE parent_id = ? AND status IN ('queued', 'running', 'waiting')
@@ -70,7 +72,7 @@ const RUN_SQL = {
     AND (r.cancel_mode IS NULL OR r.cancel_mode <> 'abort-drop') ORDER BY r.seq LIMIT 1`,
   requestCancel: "UPDATE runs SET cancel_mode = ? WHERE id = ? AND status IN ('queued', 'running', 'waiting')",
   reopen: `UPDATE runs SET status = 'queued', result = NULL, error_code = NULL, error_message = NULL, finished_at = NULL,
-    cancel_mode = NULL WHERE id = ? AND status IN ('failed', 'cancelled')`,
+    cancel_mode = NULL, deadline_at = NULL WHERE id = ? AND status IN ('failed', 'cancelled')`,
   insertAction: 'INSERT INTO operator_actions (run_id, action, detail, at) VALUES (?, ?, ?, ?)',
   actionsOf: 'SELECT run_id, action, detail, at FROM operator_actions WHERE run_id = ? ORDER BY seq',
 } as const;

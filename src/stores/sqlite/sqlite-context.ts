@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import { checkFence } from '../../core/owner-lease.js';
+import { heldEffectMessage } from '../../core/effect-claim.js';
 import { priorityRank } from '../../core/mailbox.js';
 import { HoldfastError, StaleEpochError } from '../../errors.js';
 import type { Json, OwnerLease, RunError, RunRecord, StepRecord, TerminalStatus } from '../../model/index.js';
@@ -98,9 +99,10 @@ export class SqliteContext {
   }
 
   /**
-   * Ends a run (status and outcome, its wait gone). A parent waiting for it is woken; when it did
-   * not complete, its unfinished children get an abort-drop request. Returns the run and the keys
-   * that now have work.
+   * Ends a run (status and outcome, its wait and frame gone). A parent waiting for it is woken;
+   * when it did not complete, its unfinished children get an abort-drop request; the effects it
+   * holds are let go (core/effect-claim `releaseHeld`). Returns the run and the keys that now have
+   * work.
    */
   finish(
     run: RunRecord,
@@ -119,6 +121,8 @@ export class SqliteContext {
     }).changes;
     if (changed === 0) throw new HoldfastError('run_already_finished', `run ${run.id} is already ${this.run(run.id)?.status ?? 'gone'}`);
     this.q.endWait.run(run.id);
+    const message = heldEffectMessage(run.id, status);
+    for (const { key } of this.d.releaseHeld.all({ runId: run.id, message }) as { key: string }[]) this.d.uncover.run(key);
     const wake: KeyNotice[] = [];
     if (run.parentId !== null && this.q.wakeParent.run({ parentId: run.parentId, childId: run.id, now }).changes > 0) {
       const parent = this.run(run.parentId);

@@ -1,6 +1,7 @@
 import { HoldfastError } from '../../errors.js';
 import type { RunRecord, StepAttempt } from '../../model/index.js';
-import type { CompactedRuns, DurableStore, SpawnChild, SuspendRun } from '../../ports/store.js';
+import { deadlineError } from '../../core/deadline.js';
+import type { CompactedRuns, DurableStore, Fence, FinishOutcome, SpawnChild, SuspendRun } from '../../ports/store.js';
 import { toAttempt, toRun, type AttemptRow, type RunRow } from './rows.js';
 import type { SqliteContext } from './sqlite-context.js';
 
@@ -38,6 +39,16 @@ export function sqliteDurable(c: SqliteContext): DurableStore {
         }
         c.journal(request, parent.id, { seq: request.seq, name: request.name, result: { childId: child.id } }, request.child.now);
         return toRun(child);
+      });
+    },
+
+    expireOverdue(request: Fence & { now: number }): Promise<FinishOutcome[]> {
+      return batcher.write(() => {
+        c.fence(request);
+        return (d.overdue.all({ key: request.key, now: request.now }) as { id: string }[]).map(({ id }) => {
+          const run = c.run(id)!;
+          return c.finish(run, 'failed', { error: deadlineError(id, run.deadlineAt!, 'pending') }, request.now);
+        });
       });
     },
 

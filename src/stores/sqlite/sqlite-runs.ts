@@ -74,6 +74,7 @@ export function sqliteRuns(c: SqliteContext): RunStore {
       type Row = {
         key: string;
         rank: number;
+        overdue: number | null;
         owner_id: string | null;
         epoch: number | null;
         expires_at: number | null;
@@ -83,6 +84,7 @@ export function sqliteRuns(c: SqliteContext): RunStore {
       return rows.map((r) => ({
         key: r.key,
         topPriority: PRIORITIES[r.rank] ?? 'normal',
+        overdue: r.overdue === 1,
         owner:
           r.epoch === null
             ? undefined
@@ -133,7 +135,7 @@ export function sqliteRuns(c: SqliteContext): RunStore {
         const next = (request.urgentOnly ? q.nextUrgentRun : q.nextRun).get({ key: request.key, now: request.now }) as RunRow | undefined;
         if (!next) return { claimed: undefined, dropped, wake };
         q.startRun.run(request.epoch, request.now, next.id);
-        q.endWaitButFrame.run(next.id);
+        q.endWait.run(next.id);
         const run = c.run(next.id)!;
         const steps = (q.stepsOf.all(next.id) as StepRow[]).map(toStep);
         const attempts = (c.d.attemptsOf.all(next.id) as AttemptRow[]).map(toAttempt);
@@ -165,8 +167,8 @@ export function sqliteRuns(c: SqliteContext): RunStore {
     parkRun(request: Fence & { frame: ParkedFrame }): Promise<void> {
       return batcher.write(() => {
         c.fencedRunning(request, request.frame.runId, 'it cannot be parked');
-        q.toWaiting.run(request.frame.runId, request.key);
         const { frame } = request;
+        q.park.run({ runId: frame.runId, key: request.key, frame: JSON.stringify(frame) });
         q.putWait.run({
           runId: frame.runId,
           kind: 'preempted',
@@ -198,6 +200,7 @@ export function sqliteRuns(c: SqliteContext): RunStore {
         const after = reopened(before);
         q.reopen.run(request.runId);
         q.endWait.run(request.runId);
+        c.d.deleteAttempts.run(before.seq);
         q.insertAction.run(request.runId, 'retry', before.status, request.now);
         return after;
       });

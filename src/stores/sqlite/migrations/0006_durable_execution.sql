@@ -1,7 +1,9 @@
 -- Durable execution (D3-D8). Runs can wait without holding their key ('waiting', with a row in
--- `waits`: one table for every kind of wait, parked frames included), spawn children, carry a
--- deadline, and have their journal compacted. Failed step attempts, the outbox and schedules get
--- tables of their own. The runs table is rebuilt because its status CHECK gains 'waiting'.
+-- `waits`: one table for every kind of wait, a parked run's included), spawn children, carry a
+-- deadline, and have their journal compacted. A parked run's frame moves onto the run (`frame`):
+-- it outlives the wait, until a step at or past its position commits. Failed step attempts, the
+-- outbox and schedules get tables of their own. The runs table is rebuilt because its status
+-- CHECK gains 'waiting'.
 CREATE TABLE runs_v6 (
   seq             INTEGER PRIMARY KEY AUTOINCREMENT,
   id              TEXT    NOT NULL UNIQUE,
@@ -19,6 +21,7 @@ CREATE TABLE runs_v6 (
   error_message   TEXT,
   epoch           INTEGER,
   cancel_mode     TEXT    CHECK (cancel_mode IS NULL OR cancel_mode IN ('abort-keep', 'abort-drop')),
+  frame           TEXT,
   parent_id       TEXT,
   deadline_at     INTEGER,
   compacted       INTEGER NOT NULL DEFAULT 0,
@@ -28,15 +31,19 @@ CREATE TABLE runs_v6 (
 );
 
 INSERT INTO runs_v6 (seq, id, key, flow, input, idempotency_key, priority, priority_rank, preempt, status, attempts,
-                     result, error_code, error_message, epoch, cancel_mode, created_at, started_at, finished_at)
-  SELECT seq, id, key, flow, input, idempotency_key, priority, priority_rank, preempt,
-         CASE WHEN parked = 1 AND status = 'queued' THEN 'waiting' ELSE status END, attempts,
-         result, error_code, error_message, epoch, cancel_mode, created_at, started_at, finished_at
-  FROM runs;
+                     result, error_code, error_message, epoch, cancel_mode, frame, created_at, started_at, finished_at)
+  SELECT r.seq, r.id, r.key, r.flow, r.input, r.idempotency_key, r.priority, r.priority_rank, r.preempt,
+         CASE WHEN f.run_id IS NOT NULL AND r.status = 'queued' THEN 'waiting' ELSE r.status END, r.attempts,
+         r.result, r.error_code, r.error_message, r.epoch, r.cancel_mode,
+         CASE WHEN f.run_id IS NULL THEN NULL ELSE
+           json_object('runId', f.run_id, 'key', f.key, 'epoch', f.epoch, 'turnSeq', f.turn_seq, 'attempt', f.attempt,
+                       'provider', f.provider, 'input', json(f.input), 'sessionId', f.session_id, 'parkedBy', f.parked_by,
+                       'parkedAt', f.parked_at) END,
+         r.created_at, r.started_at, r.finished_at
+  FROM runs r LEFT JOIN parked_frames f ON f.run_id = r.id;
 
--- Why a run waits and until when (null: until the run it waits on ends). A parked run's row
--- (kind 'preempted', its frame as detail) stays while it runs again, until a step at or past the
--- frame's position commits.
+-- Why a waiting run waits and until when (null: until the run it waits on ends). A row lives as
+-- long as the wait: the claim that ends the wait deletes it.
 CREATE TABLE waits (
   run_id  TEXT    PRIMARY KEY,
   kind    TEXT    NOT NULL CHECK (kind IN ('timer', 'retry', 'effect', 'child', 'preempted')),
@@ -47,12 +54,8 @@ CREATE TABLE waits (
 ) WITHOUT ROWID;
 
 INSERT INTO waits (run_id, kind, wake_at, on_run, detail, since)
-  SELECT run_id, 'preempted', parked_at, NULL,
-         json_object('runId', run_id, 'key', key, 'epoch', epoch, 'turnSeq', turn_seq, 'attempt', attempt,
-                     'provider', provider, 'input', json(input), 'sessionId', session_id, 'parkedBy', parked_by,
-                     'parkedAt', parked_at),
-         parked_at
-  FROM parked_frames;
+  SELECT r.id, 'preempted', f.parked_at, NULL, r.frame, f.parked_at
+  FROM runs_v6 r JOIN parked_frames f ON f.run_id = r.id WHERE r.status = 'waiting';
 
 DROP TABLE parked_frames;
 DROP TABLE runs;
@@ -62,7 +65,7 @@ CREATE INDEX runs_pending_by_key ON runs (key, priority_rank, seq) WHERE status 
 CREATE INDEX runs_by_key ON runs (key, seq);
 CREATE INDEX runs_by_parent ON runs (parent_id, seq) WHERE parent_id IS NOT NULL;
 CREATE INDEX runs_to_compact ON runs (finished_at) WHERE compacted = 0 AND finished_at IS NOT NULL;
-CREATE INDEX runs_waiting_deadline ON runs (deadline_at) WHERE status = 'waiting' AND deadline_at IS NOT NULL;
+CREATE INDEX runs_pending_deadline ON runs (deadline_at) WHERE status IN ('queued', 'waiting') AND deadline_at IS NOT NULL;
 CREATE INDEX waits_by_wake ON waits (wake_at) WHERE wake_at IS NOT NULL;
 CREATE INDEX waits_on_run ON waits (on_run) WHERE on_run IS NOT NULL;
 
@@ -96,6 +99,8 @@ CREATE TABLE effects (
 ) WITHOUT ROWID;
 
 CREATE INDEX effects_owed ON effects (claimed_at) WHERE status IN ('claimed', 'failed');
+-- The effects a run holds (claimed, or failed with a retry pending): released when the run ends.
+CREATE INDEX effects_held ON effects (run_id) WHERE status = 'claimed' OR (status = 'failed' AND next_attempt_at IS NOT NULL);
 
 CREATE TABLE effect_origins (
   origin     TEXT PRIMARY KEY,
