@@ -1,31 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { HoldfastError, StaleEpochError } from '../../src/errors.js';
-import type { ClaimNext, NewCommand, Store } from '../../src/ports/store.js';
+import type { Store } from '../../src/ports/store.js';
+import { claim, command, own } from './store-fixtures.js';
 
 /**
  * The one behaviour suite every Store implementation must pass. The memory store is the
  * executable specification; SQLite (and later Postgres) must agree with it.
  */
 export function runStoreConformance(name: string, makeStore: () => Promise<Store> | Store): void {
-  const command = (over: Partial<NewCommand> = {}): NewCommand => ({
-    id: `run-${Math.abs(hash(JSON.stringify(over)))}-${counter++}`,
-    key: 'repo:a',
-    flow: 'f',
-    input: { n: 1 },
-    idempotencyKey: `idem-${counter++}`,
-    priority: 'normal',
-    preempt: null,
-    now: 1000,
-    ...over,
-  });
-  const own = async (store: Store, key = 'repo:a', ownerId = 'o1', now = 1000) => {
-    const lease = await store.acquireOwner({ key, ownerId, now, ttlMs: 10_000, channel: null });
-    if (!lease) throw new Error('could not own');
-    return { key, ownerId, epoch: lease.epoch };
-  };
-
-  const claim = async (store: Store, request: ClaimNext) => (await store.claimNext(request)).claimed;
-
   describe(`Store conformance: ${name}`, () => {
     it('enqueue is idempotent on the idempotence key, forever', async () => {
       const store = await makeStore();
@@ -406,11 +388,4 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
       await store.close();
     });
   });
-}
-
-let counter = 0;
-function hash(s: string): number {
-  let h = 0;
-  for (let i = 0; i < s.length; i++) h = (h * 31 + s.charCodeAt(i)) | 0;
-  return h;
 }

@@ -13,12 +13,14 @@ import { memoryStore } from '../../src/stores/memory/memory-store.js';
 import { sqliteStore } from '../../src/stores/sqlite/sqlite-store.js';
 import { reorderingStore } from '../../src/testing/reordering-store.js';
 import { command as laneCommand, type Command as LaneCommand } from '../unit/lanes/journal-model.js';
+import { runDurableConformance } from './durable-conformance.js';
 import { runStoreConformance } from './store-conformance.js';
 
 /*
  * The store conformance suite through `reorderingStore`: seeds 1..100 over the memory store and
- * 1..5 over SQLite (each case opens a database file). The suite awaits every call before the
- * next, so there it proves the decorator transparent (same values, same errors, same members);
+ * 1..5 over SQLite (each case opens a database file); the durable-execution suite, which is
+ * longer, on seeds 1..20 and 1..3. The suites await every call before the next, so there they
+ * prove the decorator transparent (same values, same errors, same members);
  * the races below issue calls in one tick, so the decorator applies them in a seeded order, and
  * check that every order ends in a state the port allows ("correctness never depends on the order
  * in which two calls issued together are applied").
@@ -26,6 +28,9 @@ import { runStoreConformance } from './store-conformance.js';
 const seeds = (count: number): number[] => Array.from({ length: count }, (_, i) => i + 1);
 const MEMORY_SEEDS = seeds(100);
 const SQLITE_SEEDS = seeds(5);
+/** The durable-execution suite (waits, children, outbox, schedules, retention) on fewer seeds, to keep this file quick. */
+const DURABLE_MEMORY_SEEDS = seeds(20);
+const DURABLE_SQLITE_SEEDS = seeds(3);
 
 const sqlite = () => sqliteStore({ path: join(mkdtempSync(join(tmpdir(), 'hf-conf-reordered-')), 'state.db'), synchronous: 'NORMAL' });
 
@@ -34,6 +39,12 @@ for (const seed of MEMORY_SEEDS) {
 }
 for (const seed of SQLITE_SEEDS) {
   runStoreConformance(`sqlite (NORMAL), reordered (seed ${seed})`, () => reorderingStore(sqlite(), { seed }));
+}
+for (const seed of DURABLE_MEMORY_SEEDS) {
+  runDurableConformance(`memory, reordered (seed ${seed})`, () => reorderingStore(memoryStore(), { seed }));
+}
+for (const seed of DURABLE_SQLITE_SEEDS) {
+  runDurableConformance(`sqlite (NORMAL), reordered (seed ${seed})`, () => reorderingStore(sqlite(), { seed }));
 }
 
 const targets: [string, number, () => Store][] = [

@@ -1,12 +1,19 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Store } from '../../src/ports/store.js';
 import { memoryStore } from '../../src/stores/memory/memory-store.js';
 import { sqliteStore } from '../../src/stores/sqlite/sqlite-store.js';
+import { runDurableConformance } from './durable-conformance.js';
 import { runStoreConformance } from './store-conformance.js';
 
-runStoreConformance('memory', () => memoryStore());
-runStoreConformance('sqlite (FULL)', () => sqliteStore({ path: join(mkdtempSync(join(tmpdir(), 'hf-conf-')), 'state.db') }));
-runStoreConformance('sqlite (NORMAL)', () =>
-  sqliteStore({ path: join(mkdtempSync(join(tmpdir(), 'hf-conf-')), 'state.db'), synchronous: 'NORMAL' }),
-);
+const stores: [string, () => Store][] = [
+  ['memory', () => memoryStore()],
+  ['sqlite (FULL)', () => sqliteStore({ path: join(mkdtempSync(join(tmpdir(), 'hf-conf-')), 'state.db') })],
+  ['sqlite (NORMAL)', () => sqliteStore({ path: join(mkdtempSync(join(tmpdir(), 'hf-conf-')), 'state.db'), synchronous: 'NORMAL' })],
+];
+
+for (const [name, makeStore] of stores) {
+  runStoreConformance(name, makeStore);
+  runDurableConformance(name, makeStore);
+}
