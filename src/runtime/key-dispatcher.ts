@@ -107,18 +107,8 @@ export class KeyDispatcher {
     const keeper = this.keeper;
     const attempt: { again: Notice | undefined; done: Promise<void> } = { again: undefined, done: Promise.resolve() };
     this.acquiring.set(key, attempt);
-    const dead = owner?.ownerId && isOwnerProvablyDead(owner.ownerId, this.deps.host.name, this.deps.host.isAlive);
     const acquiredAt = keeper.now();
-    const request = {
-      key,
-      ownerId: this.deps.ownerId,
-      now: this.deps.clock.now(),
-      ttlMs: this.deps.timing.ttlMs,
-      channel: this.listener?.address ?? null,
-      takeOverFrom: dead ? owner.ownerId : undefined,
-    };
-    attempt.done = this.deps.outage
-      .once('acquire owner', () => this.deps.store.acquireOwner(request), 'write')
+    attempt.done = this.acquire(key, owner)
       .then((lease) => {
         this.acquiring.delete(key);
         const all = mergeNotices(attempt.again, notice);
@@ -132,6 +122,33 @@ export class KeyDispatcher {
         this.acquiring.delete(key);
         this.report(error, `acquiring key ${key}`);
       });
+  }
+
+  /**
+   * Takes the key's lease if it is free or expired, or if its holder is provably dead: known from
+   * `owner` (a scan read it), or read here when the lease was refused, because a notice (a child
+   * that ended, a submit) does not know the owner, and a kernel killed while it held the key
+   * would otherwise keep it until its lease expires.
+   */
+  private async acquire(key: string, owner: OwnerLease | undefined): Promise<OwnerLease | undefined> {
+    const request = (holder: OwnerLease | undefined) => ({
+      key,
+      ownerId: this.deps.ownerId,
+      now: this.deps.clock.now(),
+      ttlMs: this.deps.timing.ttlMs,
+      channel: this.listener?.address ?? null,
+      takeOverFrom: holder && this.provablyDead(holder) ? holder.ownerId! : undefined,
+    });
+    const first = request(owner);
+    const lease = await this.deps.outage.once('acquire owner', () => this.deps.store.acquireOwner(first), 'write');
+    if (lease || first.takeOverFrom !== undefined) return lease;
+    const holder = await this.deps.outage.once('read owner', () => this.deps.store.getOwner(key), 'read');
+    if (!holder || !this.provablyDead(holder)) return undefined;
+    return this.deps.outage.once('acquire owner', () => this.deps.store.acquireOwner(request(holder)), 'write');
+  }
+
+  private provablyDead(owner: OwnerLease): boolean {
+    return owner.ownerId !== null && isOwnerProvablyDead(owner.ownerId, this.deps.host.name, this.deps.host.isAlive);
   }
 
   /** A lease was taken: keep it, and start the key's runtime with what was asked of it meanwhile. */
@@ -203,8 +220,7 @@ export class KeyDispatcher {
           if (runtime) continue;
           const owner = work.owner;
           const free = !isLeaseLive(owner, now) || owner?.ownerId === this.deps.ownerId;
-          const dead = owner?.ownerId != null && isOwnerProvablyDead(owner.ownerId, this.deps.host.name, this.deps.host.isAlive);
-          if (free || dead) this.dispatch(work.key, { urgent: work.topPriority === 'urgent' }, owner);
+          if (free || (owner !== undefined && this.provablyDead(owner))) this.dispatch(work.key, { urgent: work.topPriority === 'urgent' }, owner);
         }
         if (page.length < SCAN_PAGE || !this.serving) return;
         after = page[page.length - 1]!.key;
