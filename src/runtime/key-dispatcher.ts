@@ -220,7 +220,8 @@ export class KeyDispatcher {
           if (runtime) continue;
           const owner = work.owner;
           const free = !isLeaseLive(owner, now) || owner?.ownerId === this.deps.ownerId;
-          if (free || (owner !== undefined && this.provablyDead(owner))) this.dispatch(work.key, { urgent: work.topPriority === 'urgent' }, owner);
+          if (free || (owner !== undefined && this.provablyDead(owner)))
+            this.dispatch(work.key, { urgent: work.topPriority === 'urgent' }, owner);
         }
         if (page.length < SCAN_PAGE || !this.serving) return;
         after = page[page.length - 1]!.key;
