@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { createKernel, defineFlow, sqliteStore, type Store } from '../src/index.js';
-import { compactFinished } from '../src/runtime/retention.js';
+import { COMPACT_BATCH, compactFinished } from '../src/runtime/retention.js';
 import { systemClock } from '../src/platform/system-clock.js';
 import { measureRaw } from './kernel-steps.js';
 import { int, percentile, round, scratch, table } from './common.js';
@@ -219,7 +219,7 @@ export function formatDurable(r: DurableResults): string {
       ],
     ),
     '',
-    `step commit latency while ${int(r.compaction.runs)} finished runs are compacted (500 per transaction)`,
+    `step commit latency while ${int(r.compaction.runs)} finished runs are compacted (${COMPACT_BATCH} per transaction)`,
     table(
       ['p99 without ms', 'p99 during ms', 'ratio', 'aim', 'compaction took s'],
       [

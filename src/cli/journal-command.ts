@@ -11,7 +11,7 @@ const USAGE = `usage: holdfast journal compact [--older-than DURATION] [--db PAT
 
 Prunes the step journal of runs that ended more than DURATION ago (default 7d; 0 for every
 ended run): each keeps its summary (status, result, error, timings) and its idempotence key, so
-resubmitting the key still returns it. Runs 500 per transaction, so a running kernel's commits
+resubmitting the key still returns it. Runs a few at a time, so a running kernel's commits
 wait only briefly. Crash-safe: a run is compacted whole or not at all.
 DURATION  milliseconds, or a number with ms, s, m, h or d
 --json    one JSON object: {"runs", "steps", "bytes"}
