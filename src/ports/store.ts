@@ -1,17 +1,20 @@
 import type { DurableStore } from './durable-store.js';
+import type { EventFeedStore } from './event-feed.js';
 import type { LaneStore } from './lane-store.js';
 import type { LeaseKeeper, LeaseKeeperOptions } from './lease-keeper.js';
 import type { OutboxStore } from './outbox-store.js';
+import type { ProcessRecordStore } from './process-record-store.js';
 import type { RunStore } from './run-store.js';
 import type { ScheduleStore } from './schedule-store.js';
 
 /**
  * The store port: the durable truth of holdfast (K2). Runs, commands and owner leases
  * (`RunStore`), suspension, child runs and retention (`DurableStore`), the outbox
- * (`OutboxStore`), schedules (`ScheduleStore`) and lane leases (`lanes`). Every method is one
+ * (`OutboxStore`), schedules (`ScheduleStore`), the run-event feed (`EventFeedStore`), provider
+ * process group records (`ProcessRecordStore`) and lane leases (`lanes`). Every method is one
  * transaction; see each part for its crash semantics.
  */
-export interface Store extends RunStore, DurableStore, OutboxStore, ScheduleStore {
+export interface Store extends RunStore, DurableStore, OutboxStore, ScheduleStore, EventFeedStore, ProcessRecordStore {
   /** What this store is, for logs and errors (`sqlite:/path/state.db`, `memory`). */
   readonly description: string;
 
@@ -58,3 +61,6 @@ export { OPERATOR_CANCEL } from './run-store.js';
 export type { CompactedRuns, DurableStore, SpawnChild, SuspendRun } from './durable-store.js';
 export type { ClaimEffect, EffectClaim, FailEffect, OutboxStore, RecordEffect } from './outbox-store.js';
 export type { ScheduleStore } from './schedule-store.js';
+export type { EventFeedStore, FeedEvent, FeedQuery, NewFeedEvent } from './event-feed.js';
+export type { NewProcessGroup, ProcessGroupRecord, ProcessRecordStore } from './process-record-store.js';
+export { REAP_CLAIM_TTL_MS } from './process-record-store.js';

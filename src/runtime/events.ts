@@ -42,6 +42,12 @@ export interface KernelEvents {
   'turn:started': { runId: RunId; key: Key; seq: number; provider: string; attempt: number; sessionId: string; interrupted: boolean };
   /** The provider started a child process group for the turn (recorded for operators and reaping). */
   'turn:process': { runId: RunId; key: Key; seq: number; pgid: number };
+  /**
+   * The provider of a turn that reported a process group settled: for a provider that keeps its
+   * contract (execProvider does), the group is gone. Comes after the turn's own outcome when the
+   * turn was interrupted (the provider settles in the background).
+   */
+  'turn:process-ended': { runId: RunId; key: Key; seq: number; pgid: number };
   'turn:output': { runId: RunId; key: Key; seq: number; chunk: ProviderChunk };
   'turn:completed': { runId: RunId; key: Key; seq: number; provider: string };
   /** The turn observed its interruption and the run unwinds now, without waiting for the provider. */

@@ -60,8 +60,43 @@ export interface KernelOptions {
   readonly retention?: { readonly completedAfterMs: number };
   /** Where runs' scratch directories go (default: `holdfast-scratch` beside the store's files). */
   readonly scratchRoot?: string;
+  /**
+   * For a kernel that is never started, a pure client (the CLI, an admin API in front of another
+   * process's kernel): `submit` accepts any flow name, since the process that owns the key
+   * registers its flows. The flow's own `deadlineMs` is not known here, so only a submit's
+   * `deadlineMs` applies. Such a kernel refuses `start()`.
+   */
+  readonly acceptUnknownFlows?: boolean;
   /** Host identity and liveness probe, for taking over keys of dead local owners at once. */
   readonly host?: { readonly name: string; readonly pid: number; readonly isAlive: (pid: number) => boolean };
+  /**
+   * The durable run-event feed (`store.readEvents`, what the admin API, the CLI and the dashboard
+   * read): with `true` or an object, every kernel event but `kernel:error` is appended to the store
+   * in batches, at most `flushMs` (default 50) after it was emitted; `stop()` flushes what is
+   * queued. With `retainMs`, feed events older than that are pruned every minute (or every
+   * `retainMs`, if shorter). Off by default: a kernel without it writes nothing to the feed.
+   */
+  readonly eventFeed?: boolean | { readonly flushMs?: number; readonly retainMs?: number };
+}
+
+/** The event feed's settings, resolved from `KernelOptions.eventFeed`; undefined when it is off. */
+export interface EventFeedSettings {
+  readonly flushMs: number;
+  readonly retainMs: number | undefined;
+  /** How often retention runs when `retainMs` is set. */
+  readonly pruneEveryMs: number;
+}
+
+export function resolveEventFeed(options: KernelOptions): EventFeedSettings | undefined {
+  const feed = options.eventFeed;
+  if (feed === undefined || feed === false) return undefined;
+  if (feed !== true && (feed === null || typeof feed !== 'object')) {
+    throw new InvalidInputError('eventFeed must be true, false or an object { flushMs?, retainMs? }', 'invalid_option');
+  }
+  const settings = feed === true ? {} : feed;
+  const flushMs = positive(settings.flushMs ?? 50, 'eventFeed.flushMs');
+  const retainMs = settings.retainMs === undefined ? undefined : positive(settings.retainMs, 'eventFeed.retainMs');
+  return { flushMs, retainMs, pruneEveryMs: Math.min(60_000, retainMs ?? 60_000) };
 }
 
 /** The timing of a kernel, resolved from its options. */

@@ -12,7 +12,7 @@ import {
   type StepRecord,
 } from '../model/index.js';
 import type { Clock, Random, TimerHandle } from '../ports/clock.js';
-import type { LeaseKeeper, LeaseKeeperOptions } from '../ports/lease-keeper.js';
+import type { LeaseKeeper } from '../ports/lease-keeper.js';
 import { silentLogger, type Logger } from '../ports/logger.js';
 import type { Provider } from '../ports/provider.js';
 import type { Store } from '../ports/store.js';
@@ -21,9 +21,10 @@ import { systemClock, systemRandom } from '../platform/system-clock.js';
 import { unixSocketWake } from '../platform/unix-socket-wake.js';
 import { KernelEventEmitter, type KernelEventName, type KernelEvents } from './events.js';
 import type { Flow } from './flow.js';
-import { inLoopLeaseKeeper } from './in-loop-lease-keeper.js';
 import { KeyDispatcher } from './key-dispatcher.js';
-import { resolveTiming, type KernelOptions, type KernelTiming } from './kernel-options.js';
+import { resolveEventFeed, resolveTiming, type KernelOptions, type KernelTiming } from './kernel-options.js';
+import { openKernelKeeper } from './kernel-keeper.js';
+import { KernelRecords } from './kernel-records.js';
 import { makeRunHandle, type RunHandle } from './run-handle.js';
 import { StoreOutage } from './store-outage.js';
 import { compactFinished } from './retention.js';
@@ -131,11 +132,13 @@ class KernelHost implements Kernel {
   private readonly timing: KernelTiming;
   private readonly events = new KernelEventEmitter();
   private readonly flows = new Map<string, Flow>();
+  private readonly acceptUnknownFlows: boolean;
   private readonly outage: StoreOutage;
   private readonly dispatcher: KeyDispatcher;
   private readonly timers: TimerHandle[] = [];
   private readonly wakeTimer: WakeTimer;
   private readonly scratch: ScratchDirs;
+  private readonly records: KernelRecords;
   private keeper: LeaseKeeper | undefined;
   private state: 'created' | 'started' | 'stopping' | 'stopped' = 'created';
 
@@ -146,6 +149,7 @@ class KernelHost implements Kernel {
     this.random = options.random ?? systemRandom;
     this.logger = options.logger ?? silentLogger;
     this.timing = resolveTiming(options);
+    this.acceptUnknownFlows = options.acceptUnknownFlows === true;
     for (const flow of options.flows ?? []) {
       if (this.flows.has(flow.name)) {
         throw new InvalidInputError(`two flows are named "${flow.name}"; flow names must be unique in one kernel`, 'duplicate_flow');
@@ -167,6 +171,7 @@ class KernelHost implements Kernel {
     const proc = currentProcess();
     const host = options.host ?? { name: proc.host, pid: proc.pid, isAlive: (pid: number) => probeProcessAlive(pid) !== false };
     this.ownerId = formatOwnerId(host.name, host.pid, this.random.uuid());
+    this.records = new KernelRecords({ ...this.recordDeps(), host, feed: resolveEventFeed(options) });
     this.outage = new StoreOutage(this.events, this.clock, this.random);
     this.scratch = scratchDirs(options.scratchRoot ?? defaultScratchRoot(this.store.localDirectory));
     this.wakeTimer = new WakeTimer(this.clock, () => this.onWake());
@@ -191,6 +196,8 @@ class KernelHost implements Kernel {
   async start(): Promise<void> {
     if (this.state !== 'created')
       throw new KernelStateError(`kernel.start() called on a ${this.state} kernel; create a new kernel instead`);
+    if (this.acceptUnknownFlows)
+      throw new KernelStateError('a kernel created with acceptUnknownFlows is a pure client and cannot start; create it with its flows');
     this.state = 'started';
     this.keeper = await this.openKeeper();
     await this.dispatcher.start(this.keeper);
@@ -198,6 +205,7 @@ class KernelHost implements Kernel {
     this.repeat(this.timing.pollMs, () => this.onWake());
     const retentionMs = this.timing.retentionMs;
     if (retentionMs !== undefined) this.repeat(this.timing.retentionEveryMs, () => this.compact(retentionMs));
+    if (this.records.pruneEveryMs !== undefined) this.repeat(this.records.pruneEveryMs, () => this.records.prune());
     await this.onWake();
     void this.sweepScratch();
   }
@@ -212,12 +220,14 @@ class KernelHost implements Kernel {
     this.wakeTimer.stop();
     if (wasStarted) await this.dispatcher.stop(timeoutMs);
     await this.keeper?.close();
+    await this.records.close(); // flushes the event feed
     this.state = 'stopped';
   }
 
   async submit<I, O>(options: SubmitOptions<I>): Promise<RunHandle<O>> {
     if (this.state === 'stopping' || this.state === 'stopped') throw new KernelStateError('kernel is stopping; submit to a running kernel');
-    const command = validateSubmit(options, new Set(this.flows.keys()));
+    const known = [...this.flows.keys(), ...(this.acceptUnknownFlows && typeof options?.flow === 'string' ? [options.flow] : [])];
+    const command = validateSubmit(options, new Set(known));
     const id = this.random.uuid();
     const idempotencyKey = command.idempotencyKey ?? `run:${id}`;
     const now = this.clock.now();
@@ -301,38 +311,22 @@ class KernelHost implements Kernel {
     else this.dispatcher.dispatch(key, notice);
   }
 
+  private recordDeps() {
+    return { store: this.store, clock: this.clock, logger: this.logger, events: this.events, ownerId: this.ownerId };
+  }
+
   /** The store's keeper thread where it has one, else renewal on this event loop. */
-  private async openKeeper(): Promise<LeaseKeeper> {
-    const options: LeaseKeeperOptions = {
-      ownerId: this.ownerId,
-      ttlMs: this.timing.ttlMs,
-      renewEveryMs: this.timing.renewEveryMs,
-      marginMs: this.timing.marginMs,
-      hungAfterMs: this.timing.hungAfterMs,
+  private openKeeper(): Promise<LeaseKeeper> {
+    return openKernelKeeper({
+      ...this.recordDeps(),
+      timing: this.timing,
       onLost: (key, epoch) => this.dispatcher.onLost(key, epoch),
-      onHung: (hung) => {
-        this.logger.warn(`holdfast: event loop ${hung ? 'silent' : 'back'}; lease renewal ${hung ? 'stopped' : 'resumed'}`, {
-          hungAfterMs: this.timing.hungAfterMs,
-        });
-        this.events.emit('kernel:hung', { hung });
-      },
-      onRenewFailed: (error) => this.logger.warn('holdfast: owner lease renewal failed; retrying', { error: error.message }),
-      onFailed: (error) => {
-        // Runtimes of the dead keeper lapse and give their keys up; new ones renew from this loop.
-        this.events.emit('kernel:error', { error, context: 'lease keeper thread' });
+      replace: (keeper) => {
         if (this.state !== 'started') return;
-        this.keeper = inLoopLeaseKeeper(this.store, this.clock, options);
-        this.dispatcher.useKeeper(this.keeper);
+        this.keeper = keeper;
+        this.dispatcher.useKeeper(keeper);
       },
-    };
-    if (this.store.openLeaseKeeper && this.clock === systemClock) {
-      try {
-        return await this.store.openLeaseKeeper(options);
-      } catch (error) {
-        this.logger.warn('holdfast: no lease keeper thread; renewing owner leases from the event loop', { error: String(error) });
-      }
-    }
-    return inLoopLeaseKeeper(this.store, this.clock, options);
+    });
   }
 
   /**

@@ -47,6 +47,7 @@ export async function runProviderTurn(call: ProviderTurnCall): Promise<unknown> 
     sessionId: call.sessionId,
     interrupted: call.interrupted,
   });
+  const groups: number[] = [];
   const pending = call.provider.runTurn({
     turn: { runId: call.runId, turnSeq: call.seq, attempt: call.attempt, epoch: call.epoch },
     input: call.input,
@@ -56,8 +57,15 @@ export async function runProviderTurn(call: ProviderTurnCall): Promise<unknown> 
     onChunk: (chunk) => {
       if (!controller.signal.aborted) call.events.emit('turn:output', { ...ids, chunk });
     },
-    onProcessGroup: (pgid) => call.events.emit('turn:process', { ...ids, pgid }),
+    onProcessGroup: (pgid) => {
+      groups.push(pgid);
+      call.events.emit('turn:process', { ...ids, pgid });
+    },
   });
+  const groupsEnded = () => {
+    for (const pgid of groups.splice(0)) call.events.emit('turn:process-ended', { ...ids, pgid });
+  };
+  pending.then(groupsEnded, groupsEnded);
   try {
     return await untilAborted(pending, controller.signal);
   } catch (error) {

@@ -14,6 +14,8 @@ import { sqliteStore } from '../../src/stores/sqlite/sqlite-store.js';
 import { reorderingStore } from '../../src/testing/reordering-store.js';
 import { command as laneCommand, type Command as LaneCommand } from '../unit/lanes/journal-model.js';
 import { runDurableConformance } from './durable-conformance.js';
+import { runEventFeedConformance } from './event-feed-conformance.js';
+import { runProcessRecordConformance } from './process-record-conformance.js';
 import { runStoreConformance } from './store-conformance.js';
 
 /*
@@ -45,6 +47,15 @@ for (const seed of DURABLE_MEMORY_SEEDS) {
 }
 for (const seed of DURABLE_SQLITE_SEEDS) {
   runDurableConformance(`sqlite (NORMAL), reordered (seed ${seed})`, () => reorderingStore(sqlite(), { seed }));
+}
+/** The event feed and process group record suites, on the durable suite's seeds. */
+for (const seed of DURABLE_MEMORY_SEEDS) {
+  runEventFeedConformance(`memory, reordered (seed ${seed})`, () => reorderingStore(memoryStore(), { seed }));
+  runProcessRecordConformance(`memory, reordered (seed ${seed})`, () => reorderingStore(memoryStore(), { seed }));
+}
+for (const seed of DURABLE_SQLITE_SEEDS) {
+  runEventFeedConformance(`sqlite (NORMAL), reordered (seed ${seed})`, () => reorderingStore(sqlite(), { seed }));
+  runProcessRecordConformance(`sqlite (NORMAL), reordered (seed ${seed})`, () => reorderingStore(sqlite(), { seed }));
 }
 
 const targets: [string, number, () => Store][] = [
@@ -205,6 +216,30 @@ describe.each(targets)('Store races through reorderingStore: %s (seed %i)', (_na
       await store.finishRun({ ...fence, runId: claimed.run.id, status: 'completed', now: 3 });
     }
     expect(order).toEqual([...bySeq('urgent'), ...bySeq('normal'), ...bySeq('background')]);
+    await store.close();
+  });
+
+  it('feed appends issued together: each batch contiguous and in order, seqs unique and increasing', async () => {
+    const store = open();
+    const batch = (name: string, n: number) =>
+      Array.from({ length: n }, (_, i) => ({ at: 1, type: `${name}${i}`, runId: null, key: null, data: null }));
+    await Promise.all([store.appendEvents(batch('a', 3)), store.appendEvents(batch('b', 2)), store.appendEvents(batch('c', 4))]);
+    const read = await store.readEvents({ after: 0, limit: 100 });
+    expect(read).toHaveLength(9);
+    for (let i = 1; i < read.length; i++) expect(read[i]!.seq).toBeGreaterThan(read[i - 1]!.seq);
+    for (const name of ['a', 'b', 'c']) {
+      const at = read.map((e, i) => (e.type.startsWith(name) ? i : -1)).filter((i) => i >= 0);
+      expect(read.filter((e) => e.type.startsWith(name)).map((e) => e.type)).toEqual(at.map((_, i) => `${name}${i}`));
+      expect(at.at(-1)! - at[0]!).toBe(at.length - 1); // contiguous: one transaction
+    }
+    await store.close();
+  });
+
+  it('reap claims of one record issued together: exactly one wins', async () => {
+    const store = open();
+    const { id } = await store.recordProcessGroup({ pgid: 99, ownerId: 'o', host: 'h', pid: 1, runId: 'r', key: 'k', startedAt: 1 });
+    const won = await Promise.all(['j1', 'j2', 'j3', 'j4'].map((j) => store.claimOrphanReap(id, j, 10)));
+    expect(won.filter(Boolean)).toHaveLength(1);
     await store.close();
   });
 

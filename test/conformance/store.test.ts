@@ -5,6 +5,8 @@ import type { Store } from '../../src/ports/store.js';
 import { memoryStore } from '../../src/stores/memory/memory-store.js';
 import { sqliteStore } from '../../src/stores/sqlite/sqlite-store.js';
 import { runDurableConformance } from './durable-conformance.js';
+import { runEventFeedConformance } from './event-feed-conformance.js';
+import { runProcessRecordConformance } from './process-record-conformance.js';
 import { runStoreConformance } from './store-conformance.js';
 
 const stores: [string, () => Store][] = [
@@ -16,4 +18,6 @@ const stores: [string, () => Store][] = [
 for (const [name, makeStore] of stores) {
   runStoreConformance(name, makeStore);
   runDurableConformance(name, makeStore);
+  runEventFeedConformance(name, makeStore);
+  runProcessRecordConformance(name, makeStore);
 }

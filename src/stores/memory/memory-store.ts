@@ -32,7 +32,9 @@ import type {
 import { OPERATOR_CANCEL } from '../../ports/store.js';
 import { memoryLaneStore } from './lane-store.js';
 import { memoryDurable } from './memory-durable.js';
+import { memoryEventFeed } from './memory-event-feed.js';
 import { memoryOutbox } from './memory-outbox.js';
+import { memoryProcessRecords } from './memory-process-records.js';
 import { newRun } from './new-run.js';
 import { memorySchedules } from './memory-schedules.js';
 import { claimable, isPending, MemoryState } from './memory-state.js';
@@ -72,6 +74,8 @@ export function memoryStore(): Store {
     ...memoryDurable(state),
     ...outbox,
     ...schedules,
+    ...memoryEventFeed(state),
+    ...memoryProcessRecords(state),
     close: async () => {
       state.closed = true;
     },

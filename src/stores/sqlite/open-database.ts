@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import { StoreFormatError } from '../../errors.js';
+import { SchemaTooOldError, StoreFormatError } from '../../errors.js';
 
 /** `PRAGMA application_id` of every holdfast database: ASCII "HFst". */
 export const HOLDFAST_APPLICATION_ID = 0x48467374;
@@ -64,6 +64,63 @@ export function openDatabase(path: string, sync: SyncLevel, openBusyTimeoutMs: n
   }
 }
 
+/**
+ * Opens an existing holdfast database for reading only: never creates, migrates or writes
+ * anything of holdfast's. Refuses what `openDatabase` refuses, and a schema older than this
+ * version (it cannot be migrated here).
+ */
+export function openDatabaseReadOnly(path: string, busyTimeoutMs: number): Database.Database {
+  const db = openReadOnlyConnection(path, busyTimeoutMs);
+  try {
+    const migrations = loadMigrations();
+    checkIdentity(db, path, migrations);
+    const version = db.pragma('user_version', { simple: true }) as number;
+    const latest = migrations.at(-1)?.version ?? 0;
+    if (version < latest) throw new SchemaTooOldError(path, version, latest);
+    db.pragma(`busy_timeout = ${BUSY_WAIT_MS}`);
+    return db;
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}
+
+/**
+ * A read-only connection to an existing SQLite file, whatever it holds. SQLite may create the
+ * `-shm`/`-wal` files it needs to read a WAL database where the directory allows. A database in a
+ * read-only directory whose WAL files are absent (closed cleanly, so the file holds every commit)
+ * cannot be opened in place by SQLite; it is read from a copy in memory.
+ */
+export function openReadOnlyConnection(path: string, busyTimeoutMs: number): Database.Database {
+  const db = new Database(path, { readonly: true, fileMustExist: true, timeout: busyTimeoutMs });
+  try {
+    db.pragma('user_version', { simple: true });
+    return db;
+  } catch (error) {
+    db.close();
+    const code = (error as { code?: unknown }).code;
+    const noSharedMemory = code === 'SQLITE_READONLY_DIRECTORY' || code === 'SQLITE_CANTOPEN';
+    if (!noSharedMemory || existsSync(`${path}-wal`)) throw error;
+    return openSnapshot(path);
+  }
+}
+
+/** A read-only in-memory copy of a database file (WAL mode marked off: memory has no WAL). */
+function openSnapshot(path: string): Database.Database {
+  const image = readFileSync(path);
+  if (image.length > 19 && image[18] === 2 && image[19] === 2) {
+    image[18] = 1;
+    image[19] = 1;
+  }
+  return new Database(image, { readonly: true });
+}
+
+/** SQLite result codes that mean a database file's pages are damaged. */
+function isCorruption(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('SQLITE_CORRUPT');
+}
+
 function checkIdentity(db: Database.Database, path: string, migrations: readonly Migration[]): void {
   let appId: number;
   let tables: number;
@@ -73,6 +130,13 @@ function checkIdentity(db: Database.Database, path: string, migrations: readonly
     version = db.pragma('user_version', { simple: true }) as number;
     tables = (db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'").get() as { n: number }).n;
   } catch (error) {
+    if (isCorruption(error)) {
+      const code = (error as { code: string }).code;
+      throw new StoreFormatError(
+        'corrupt_database',
+        `${path} is corrupt: SQLite cannot read it (${code}); check it with holdfast doctor, then restore it from a backup or move it aside`,
+      );
+    }
     throw new StoreFormatError(
       'not_holdfast_database',
       `${path} is not a SQLite database (${(error as Error).message}); point holdfast at a new file or an existing holdfast database`,

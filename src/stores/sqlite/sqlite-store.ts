@@ -6,10 +6,12 @@ import { startLeaseKeeperThread } from '../../platform/lease-keeper-thread.js';
 import { siblingFile } from '../../platform/shipped-file.js';
 import { systemClock } from '../../platform/system-clock.js';
 import { sqliteLaneStore } from './lane-store.js';
-import { openDatabase, type SyncLevel } from './open-database.js';
+import { openDatabase, openDatabaseReadOnly, type SyncLevel } from './open-database.js';
 import { SqliteContext } from './sqlite-context.js';
 import { sqliteDurable } from './sqlite-durable.js';
+import { sqliteEventFeed } from './sqlite-event-feed.js';
 import { sqliteOutbox } from './sqlite-outbox.js';
+import { sqliteProcessRecords } from './sqlite-process-records.js';
 import { sqliteRuns } from './sqlite-runs.js';
 import { sqliteSchedules } from './sqlite-schedules.js';
 import { WriteBatcher } from './write-batcher.js';
@@ -29,6 +31,12 @@ export interface SqliteStoreOptions {
    * waits for the lock itself for more than a couple of milliseconds.
    */
   readonly busyTimeoutMs?: number;
+  /**
+   * Opens an existing database for inspection only (`openDatabaseReadOnly`): never creates,
+   * migrates or writes it, so a read-only file or directory can be read. Every write rejects
+   * with `StoreUnavailableError('read_only')`, nothing written.
+   */
+  readonly readOnly?: boolean;
 }
 
 /**
@@ -36,11 +44,14 @@ export interface SqliteStoreOptions {
  * transaction, writes from concurrent key runtimes group-committed (see WriteBatcher), and lease
  * renewal on a thread of its own while a kernel runs (`openLeaseKeeper`). Its parts: runs and
  * owners (sqlite-runs), suspension, children and retention (sqlite-durable), the outbox
- * (sqlite-outbox), schedules (sqlite-schedules) and lane leases (lane-store).
+ * (sqlite-outbox), schedules (sqlite-schedules), the run-event feed (sqlite-event-feed), process
+ * group records (sqlite-process-records) and lane leases (lane-store).
  */
 export function sqliteStore(options: SqliteStoreOptions): Store {
   const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
-  const db = openDatabase(options.path, options.synchronous ?? 'FULL', busyTimeoutMs);
+  const db = options.readOnly
+    ? openDatabaseReadOnly(options.path, busyTimeoutMs)
+    : openDatabase(options.path, options.synchronous ?? 'FULL', busyTimeoutMs);
   const description = `sqlite:${options.path}`;
   const batcher = new WriteBatcher(db, { where: description, busyBudgetMs: busyTimeoutMs, clock: systemClock });
   const context = new SqliteContext(db, batcher, description);
@@ -53,6 +64,8 @@ export function sqliteStore(options: SqliteStoreOptions): Store {
     ...sqliteDurable(context),
     ...sqliteOutbox(context),
     ...sqliteSchedules(context),
+    ...sqliteEventFeed(context),
+    ...sqliteProcessRecords(context),
     openLeaseKeeper: (o) => keepers.open(o),
     close: async () => {
       await keepers.closeAll();
