@@ -233,3 +233,120 @@ export class LaneJournalNotEmptyError extends HoldfastError {
     );
   }
 }
+
+/** A run-id prefix names more than one run. Nothing was done; pass more characters of the id. */
+export class RunIdAmbiguousError extends HoldfastError {
+  readonly prefix: string;
+  /** Some of the matching run ids (at most ten). */
+  readonly candidates: readonly string[];
+  constructor(prefix: string, candidates: readonly string[], total: number) {
+    super(
+      'run_id_ambiguous',
+      `run id prefix "${prefix}" matches ${total} runs (${candidates.join(', ')}${total > candidates.length ? ', ...' : ''}); give more characters of the id`,
+    );
+    this.prefix = prefix;
+    this.candidates = candidates;
+  }
+}
+
+/** No database file at the path (or no directory for it). Nothing was created. */
+export class DatabaseMissingError extends HoldfastError {
+  readonly path: string;
+  /** `directoryProblem`: what is wrong with the path's directory (`the directory /x does not exist`). */
+  constructor(path: string, directoryProblem?: string) {
+    super(
+      'database_missing',
+      directoryProblem === undefined
+        ? `no database at ${path}; pass --db with the path of an existing holdfast database (holdfast serve or a kernel creates it)`
+        : `no database at ${path}: ${directoryProblem}; check the --db path`,
+    );
+    this.path = path;
+  }
+}
+
+/** The database path names a directory, not a file. */
+export class DatabaseIsDirectoryError extends HoldfastError {
+  readonly path: string;
+  constructor(path: string) {
+    super('database_is_directory', `${path} is a directory, not a database file; pass --db with the path of the database file in it`);
+    this.path = path;
+  }
+}
+
+/**
+ * The database file is damaged or is not a SQLite database at all (its header or its pages cannot
+ * be read). Nothing was written to it.
+ */
+export class DatabaseCorruptError extends StoreFormatError {
+  readonly path: string;
+  constructor(path: string, problem: string) {
+    super(
+      'corrupt_database',
+      `${path} is corrupt: ${problem}; check it with holdfast doctor --db ${path}, then restore it from a backup or move it aside`,
+    );
+    this.path = path;
+  }
+}
+
+/** The database cannot be read by this process (file permissions). */
+export class DatabaseUnreadableError extends HoldfastError {
+  readonly path: string;
+  constructor(path: string, detail: string) {
+    super('database_unreadable', `${path} cannot be read (${detail}); check its permissions and those of its directory`);
+    this.path = path;
+  }
+}
+
+/** A verb that writes was pointed at a database this process may only read. Nothing was written. */
+export class DatabaseReadOnlyError extends HoldfastError {
+  readonly path: string;
+  constructor(path: string, what: string) {
+    super(
+      'database_read_only',
+      `${path} is read-only for this process, and ${what} writes to it; nothing was written. Run it as the database's owner, or over --url against holdfast serve`,
+    );
+    this.path = path;
+  }
+}
+
+/** A holdfast database whose schema is older than this version, opened where it cannot be migrated. */
+export class SchemaTooOldError extends HoldfastError {
+  constructor(path: string, version: number, latest: number) {
+    super(
+      'schema_too_old',
+      `${path} has holdfast schema version ${version}, older than this holdfast's (${latest}), and a read-only open cannot migrate it; start holdfast serve (or a kernel) on it once to upgrade it`,
+    );
+  }
+}
+
+/** The admin API at a URL could not be reached (refused, unknown host, timed out). */
+export class DaemonUnreachableError extends HoldfastError {
+  readonly url: string;
+  constructor(url: string, detail: string, cause?: unknown) {
+    super(
+      'daemon_unreachable',
+      `cannot reach the holdfast admin API at ${url} (${detail}); start it with holdfast serve, or check --url / HOLDFAST_URL`,
+      { cause },
+    );
+    this.url = url;
+  }
+}
+
+/** The admin API refused the request's credentials (HTTP 401). */
+export class UnauthorizedError extends HoldfastError {
+  constructor(message: string) {
+    super('unauthorized', message);
+  }
+}
+
+/**
+ * The admin API answered with an error: `code` and message are the server's (a HoldfastError's
+ * there), `status` the HTTP status.
+ */
+export class AdminApiError extends HoldfastError {
+  readonly status: number;
+  constructor(code: string, message: string, status: number) {
+    super(code, message);
+    this.status = status;
+  }
+}

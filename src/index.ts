@@ -103,3 +103,6 @@ export {
   LaneJournalCorruptError,
   LaneJournalNotEmptyError,
 } from './errors.js';
+export { defineConfig } from './daemon/config.js';
+export type { HoldfastConfig, GithubRoute, WebhookTranslator } from './daemon/config.js';
+export type { GithubCommand, GithubCommandType } from './core/github-command.js';

@@ -3,6 +3,13 @@ export interface CliIo {
   readonly stdout: (text: string) => void;
   readonly stderr: (text: string) => void;
   readonly cwd: string;
+  /**
+   * The environment the verbs read (`HOLDFAST_URL`, `HOLDFAST_ADMIN_TOKEN`); the binary passes
+   * the process's. Absent: an empty environment.
+   */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Whether stderr is a terminal (`holdfast serve` then logs in a readable form, not JSON lines). */
+  readonly stderrIsTerminal?: boolean;
 }
 
 /** Exit codes shared by every verb. */

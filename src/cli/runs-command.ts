@@ -1,108 +1,75 @@
-import { parseArgs } from 'node:util';
-import { resolve } from 'node:path';
-import { RUN_STATUSES, type OperatorAction, type RunRecord, type RunStatus, type StepAttempt, type StepRecord } from '../model/index.js';
-import type { Store } from '../ports/store.js';
-import { sqliteStore } from '../stores/sqlite/sqlite-store.js';
-import { DEFAULT_DB, EXIT, type CliIo } from './cli-io.js';
+import { RUN_STATUSES, type RunStatus } from '../model/index.js';
+import { EXIT, type CliIo } from './cli-io.js';
+import { UsageError } from './cli-errors.js';
+import { CLIENT_HELP, positiveInteger, text } from './client-options.js';
+import { printJson, runClientVerb, type ClientVerb } from './client-verb.js';
+import { formatRun, formatRunDetail } from './run-format.js';
 
-const RUNS_USAGE = `usage: holdfast runs [--db PATH] [--key KEY] [--status STATUS[,STATUS]] [--limit N] [--json]
-       holdfast run RUN_ID [--db PATH] [--json]`;
+const RUNS_USAGE = `usage: holdfast runs [--key KEY] [--status STATUS[,STATUS]] [--limit N] [--db PATH | --url URL] [--json]
+
+Lists runs in arrival order (default the first 100), optionally of one key and some statuses
+(${RUN_STATUSES.join(', ')}). Read-only.
+--json       JSON lines: one run object per line
+${CLIENT_HELP}
+exit codes: 0 done (even when no run matches), 1 failure, 2 usage error`;
+
+const RUN_USAGE = `usage: holdfast run RUN_ID [--db PATH | --url URL] [--json]
+
+Shows one run: its step journal, its wait and deadline, failed attempts, operator actions and its
+tree of children. Read-only.
+--json       one JSON object: the run with "steps", "failedAttempts", "actions", "children"
+${CLIENT_HELP}
+exit codes: 0 done, 1 failure, 2 usage error, 3 no run has that id, or the prefix names several`;
+
+const runsVerb: ClientVerb = {
+  name: 'runs',
+  usage: RUNS_USAGE,
+  access: 'read',
+  options: { key: { type: 'string' }, status: { type: 'string' }, limit: { type: 'string' } },
+  check(values) {
+    statuses(text(values, 'status'));
+    positiveInteger(values, 'limit', 100);
+  },
+  async run({ client, io, json, values }) {
+    const runs = await client.listRuns({
+      key: text(values, 'key'),
+      status: statuses(text(values, 'status')),
+      limit: positiveInteger(values, 'limit', 100),
+    });
+    for (const run of runs) io.stdout(json ? `${JSON.stringify(run)}\n` : `${formatRun(run)}\n`);
+    return EXIT.done;
+  },
+};
+
+const runVerb: ClientVerb = {
+  name: 'run',
+  usage: RUN_USAGE,
+  access: 'read',
+  options: {},
+  allowPositionals: true,
+  check(_values, positionals) {
+    if (positionals.length !== 1) throw new UsageError('give exactly one RUN_ID (or a unique prefix of one)');
+  },
+  async run({ client, io, json, positionals }) {
+    const view = await client.getRun(positionals[0]!);
+    if (json) printJson(io, view);
+    else io.stdout(formatRunDetail(view));
+    return EXIT.done;
+  },
+};
 
 /** `holdfast runs`: lists runs; `holdfast run ID`: one run with its step journal. Read-only. */
 export async function runRunsCommand(verb: 'runs' | 'run', args: string[], io: CliIo): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: verb === 'run',
-      options: {
-        db: { type: 'string' },
-        key: { type: 'string' },
-        status: { type: 'string' },
-        limit: { type: 'string' },
-        json: { type: 'boolean' },
-      },
-    });
-  } catch (error) {
-    io.stderr(`holdfast ${verb}: ${(error as Error).message}\n${RUNS_USAGE}\n`);
-    return EXIT.usage;
-  }
-  const { values, positionals } = parsed;
-  const statuses = values.status?.split(',').filter(Boolean) ?? [];
-  const badStatus = statuses.find((s) => !RUN_STATUSES.includes(s as RunStatus));
-  if (badStatus !== undefined) {
-    io.stderr(`holdfast ${verb}: unknown --status "${badStatus}" (one of ${RUN_STATUSES.join(', ')})\n${RUNS_USAGE}\n`);
-    return EXIT.usage;
-  }
-  const limit = values.limit === undefined ? 100 : Number(values.limit);
-  if (!Number.isInteger(limit) || limit < 1) {
-    io.stderr(`holdfast ${verb}: --limit must be a positive integer, got "${values.limit}"\n${RUNS_USAGE}\n`);
-    return EXIT.usage;
-  }
-  if (verb === 'run' && positionals.length !== 1) {
-    io.stderr(`holdfast run: give exactly one RUN_ID\n${RUNS_USAGE}\n`);
-    return EXIT.usage;
-  }
-  const store = sqliteStore({ path: resolve(io.cwd, values.db ?? DEFAULT_DB) });
-  try {
-    if (verb === 'run') {
-      const run = await store.getRun(positionals[0]!);
-      if (!run) {
-        io.stderr(`holdfast run: no run with id ${positionals[0]} in ${store.description}\n`);
-        return EXIT.refused;
-      }
-      const view = await runView(store, run);
-      if (values.json) io.stdout(`${JSON.stringify(view)}\n`);
-      else io.stdout(formatRunView(view));
-      return EXIT.done;
-    }
-    const runs = await store.listRuns({ key: values.key, status: statuses as RunStatus[], limit });
-    if (values.json) for (const run of runs) io.stdout(`${JSON.stringify(run)}\n`);
-    else for (const run of runs) io.stdout(`${formatRun(run)}\n`);
-    return EXIT.done;
-  } finally {
-    await store.close();
-  }
+  return runClientVerb(verb === 'runs' ? runsVerb : runVerb, args, io);
 }
 
-/** One run as `holdfast run` shows it: journal, failed attempts, operator actions, and its tree of children. */
-interface RunView extends RunRecord {
-  readonly steps: StepRecord[];
-  readonly failedAttempts: StepAttempt[];
-  readonly actions: OperatorAction[];
-  readonly children: RunView[];
-}
-
-async function runView(store: Store, run: RunRecord, depth = 0): Promise<RunView> {
-  const [steps, failedAttempts, actions, children] = await Promise.all([
-    store.getSteps(run.id),
-    store.getStepAttempts(run.id),
-    store.operatorActions(run.id),
-    depth < 8 ? store.childrenOf(run.id) : Promise.resolve([]),
-  ]);
-  return { ...run, steps, failedAttempts, actions, children: await Promise.all(children.map((c) => runView(store, c, depth + 1))) };
-}
-
-function formatRunView(view: RunView, indent = ''): string {
-  const when = (ms: number) => new Date(ms).toISOString();
-  const lines = [`${indent}${formatRun(view)}`];
-  if (view.wait) {
-    const until = view.wait.wakeAt === null ? `until run ${view.wait.onRun} ends` : `until ${when(view.wait.wakeAt)}`;
-    lines.push(`${indent}  waiting (${view.wait.kind}) ${until}`);
-  }
-  if (view.deadlineAt !== null) lines.push(`${indent}  deadline ${when(view.deadlineAt)}`);
-  if (view.compacted) lines.push(`${indent}  journal compacted`);
-  for (const step of view.steps) lines.push(`${indent}  #${step.seq} ${step.name} (epoch ${step.epoch}) ${JSON.stringify(step.result)}`);
-  for (const a of view.failedAttempts) {
-    const next = a.retryAt === null ? 'no retry' : `retry at ${when(a.retryAt)}`;
-    lines.push(`${indent}  #${a.seq} ${a.name} attempt ${a.attempt} failed: ${a.error.code}: ${a.error.message} (${next})`);
-  }
-  for (const action of view.actions) lines.push(`${indent}  operator ${action.action} ${action.detail} at ${when(action.at)}`);
-  for (const child of view.children) lines.push(`${indent}  child:`, formatRunView(child, `${indent}    `).trimEnd());
-  return `${lines.join('\n')}\n`;
-}
-
-function formatRun(run: RunRecord): string {
-  const outcome = run.error ? `${run.error.code}: ${run.error.message}` : run.result === undefined ? '' : JSON.stringify(run.result);
-  return `${run.id}  ${run.key}  ${run.flow}  ${run.priority}  ${run.status}  attempts=${run.attempts}  ${outcome}`.trimEnd();
+function statuses(value: string | undefined): RunStatus[] {
+  const names =
+    value
+      ?.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean) ?? [];
+  const bad = names.find((s) => !(RUN_STATUSES as readonly string[]).includes(s));
+  if (bad !== undefined) throw new UsageError(`unknown --status "${bad}" (one of ${RUN_STATUSES.join(', ')})`);
+  return names as RunStatus[];
 }

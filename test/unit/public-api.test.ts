@@ -40,6 +40,7 @@ describe('public API surface (K9)', () => {
       'compact',
       'createKernel',
       'createLanes',
+      'defineConfig',
       'defineFlow',
       'execProvider',
       'isLeaseExpired',

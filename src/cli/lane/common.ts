@@ -1,9 +1,9 @@
 import { resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { InvalidInputError } from '../../errors.js';
 import type { Lanes } from '../../lanes/service.js';
 import type { LiveLease } from '../../model/lane.js';
 import { DEFAULT_DB, type CliIo as LaneIo } from '../cli-io.js';
+import { UsageError } from '../cli-errors.js';
 
 /** Shared pieces of the `holdfast lane` verbs: exit codes, option parsing, output. */
 
@@ -22,22 +22,21 @@ export interface Verb {
   readonly usage: string;
   readonly options: NonNullable<ParseArgsConfig['options']>;
   readonly allowPositionals?: boolean;
+  /** Reads only: the database is opened read-only and never created. */
+  readonly readOnly?: boolean;
   /** Runs the verb; returns the exit code. */
   run(ctx: VerbContext): Promise<number>;
 }
 
 export const COMMON_OPTIONS = {
   db: { type: 'string' },
+  url: { type: 'string' },
+  token: { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-/** A usage error: the message names the argument, and the verb's usage is shown with it. */
-export class UsageError extends InvalidInputError {
-  constructor(message: string) {
-    super(message, 'usage');
-  }
-}
+export { UsageError } from '../cli-errors.js';
 
 export function parseVerbArgs(verb: Verb, args: string[]) {
   try {

@@ -15,6 +15,7 @@ export const compactVerb: Verb = {
 export const exportVerb: Verb = {
   usage: 'holdfast lane export --jsonl [--out FILE] [--db PATH]',
   options: { jsonl: { type: 'boolean' }, out: { type: 'string' } },
+  readOnly: true,
   async run(ctx) {
     if (ctx.values.jsonl !== true) throw new UsageError('--jsonl is required (the only export format)');
     const body = await ctx.lanes.exportJsonl();
