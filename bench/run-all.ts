@@ -7,7 +7,8 @@
 //   4. event-loop delay while another process holds the write lock (loop-delay.ts)
 //   5. recovery of 1,000 in-flight keys after a SIGKILL (recovery.ts)
 //   6. durable execution: effects/s, timer precision, journal bytes, commit p99 during compaction (durable.ts)
-//   7. lanes.ts and provider-kill.ts, when present, as child processes (output passed through)
+//   7. webhook ingress: signed webhooks/s through HTTP, webhook → run started (webhooks.ts)
+//   8-9. lanes.ts and provider-kill.ts, when present, as child processes (output passed through)
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { cpus, platform, release } from 'node:os';
@@ -16,6 +17,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { formatKernelSteps, kernelStepsJson, runKernelSteps } from './kernel-steps.js';
 import { formatDurable, runDurable } from './durable.js';
+import { formatWebhooks, runWebhooks } from './webhooks.js';
 import { formatLoopDelay, loopDelayJson, measureLoopDelay } from './loop-delay.js';
 import { formatPreemption, preemptionJson, runPreemption } from './preemption.js';
 import { formatRecovery, measureRecovery } from './recovery.js';
@@ -88,9 +90,13 @@ heading('6. durable execution');
 const durable = await runDurable();
 console.log(formatDurable(durable));
 
-heading('7. lane leases (bench/lanes.ts)');
+heading('7. webhook ingress');
+const webhooks = await runWebhooks();
+console.log(formatWebhooks(webhooks));
+
+heading('8. lane leases (bench/lanes.ts)');
 const lanes = await runChild('lanes.ts');
-heading('8. provider process groups (bench/provider-kill.ts)');
+heading('9. provider process groups (bench/provider-kill.ts)');
 const providerKill = await runChild('provider-kill.ts');
 
 const totalSeconds = (performance.now() - began) / 1000;
@@ -104,6 +110,7 @@ console.log(
     loopDelay: loopDelayJson(loopDelay),
     recovery,
     durable,
+    webhooks,
     children: [lanes, providerKill],
     totalSeconds: Number(totalSeconds.toFixed(1)),
   })}`,
