@@ -3,8 +3,8 @@
 // a hung worker is reported, never restarted for being slow.
 import { describe, expect, it } from 'vitest';
 import { issueCommentCreated } from '../../support/github-payloads.js';
-import { admin, daemonDir, deliver, startDaemonProcess } from '../../support/daemon.js';
-import { FIXTURES, startFixture } from '../../support/processes.js';
+import { admin, agentPids, daemonDir, deliver, startDaemonProcess } from '../../support/daemon.js';
+import { FIXTURES, isAlive, startFixture, until } from '../../support/processes.js';
 import { join } from 'node:path';
 
 interface Worker {
@@ -62,6 +62,30 @@ describe('holdfast serve: supervisor', () => {
     );
     expect(done.attempts).toBeGreaterThanOrEqual(2);
   }, 120_000);
+
+  it('SIGKILL of the daemon takes its workers and their provider processes with it within 2 s', async () => {
+    const daemon = await startDaemonProcess({ HF_WORKERS: '2', HF_AGENT_MS: '20000' });
+    const ready = await waitFor(
+      'two workers running',
+      () => workers(daemon.url),
+      (w) => w.length === 2 && w.every((x) => x.state === 'running'),
+    );
+    await deliver(daemon.url, 'issue_comment', issueCommentCreated('carol'), 'k-1');
+    const agents = await waitFor(
+      'the agent started',
+      async () => agentPids(daemon.pidDir),
+      (pids) => pids.length === 1,
+    );
+    daemon.fixture.child.kill('SIGKILL');
+    await daemon.fixture.exited();
+    const pids = [...ready.map((w) => w.pid!), ...agents];
+    await until(
+      'no worker or agent process is alive',
+      () => pids.every((pid) => !isAlive(pid)),
+      () => pids.filter(isAlive).join(','),
+      2_000,
+    );
+  }, 60_000);
 
   it('a worker that crashes at every start reaches the give-up path: the daemon exits 1 and says why', async () => {
     const where = daemonDir();
