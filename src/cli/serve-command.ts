@@ -18,7 +18,8 @@ Prints one line "listening on http://HOST:PORT" on stdout once ready; structured
 readable on a terminal) go to stderr. SIGTERM exits 143 and SIGINT 130 after an orderly teardown
 (runs in flight are parked or requeued, leases released); a second signal is ignored.
 HOLDFAST_GITHUB_SECRET and HOLDFAST_ADMIN_TOKEN override the config's secret and token.
-exit codes: 1 the config is invalid or the daemon could not start, 2 usage error, 143/130 signals`;
+exit codes: 1 the daemon could not start (or its supervisor gave up), 2 usage error or an invalid
+config, 143 after SIGTERM, 130 after SIGINT`;
 
 /** `holdfast serve`: resolves with an exit code only when the daemon could not start; otherwise the lifetime guard exits. */
 export async function runServeCommand(args: string[], io: CliIo): Promise<number> {

@@ -17,10 +17,10 @@ const flow = z.custom<unknown>(
   'a flow made with defineFlow(name, fn)',
 );
 const provider = z.custom<unknown>((v) => isObject(v) && typeof v.runTurn === 'function', 'a provider with runTurn(request)');
-const store = z.union([
-  z.string().min(1, 'a SQLite file path or a postgres:// URL'),
-  z.custom<unknown>((v) => isObject(v) && typeof v.enqueue === 'function' && typeof v.close === 'function', 'a store instance'),
-]);
+const store = z.union(
+  [z.string().min(1), z.custom<unknown>((v) => isObject(v) && typeof v.enqueue === 'function' && typeof v.close === 'function')],
+  { error: 'a SQLite file path (or postgres:// URL), or a store instance such as sqliteStore({ path })' },
+);
 const translator = z.custom<unknown>(
   (v) => isObject(v) && typeof v.translate === 'function' && (v.verify === undefined || typeof v.verify === 'function'),
   'an object with translate(request) and optionally verify(request)',
