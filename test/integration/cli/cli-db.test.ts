@@ -107,7 +107,7 @@ describe('holdfast CLI on --db: every verb on a live database', () => {
   });
 
   it('submit --json on --db: recorded for any flow name, idempotent, a different command under the same key is refused (3)', async () => {
-    const first = await cli(dir, [
+    const submitArgs = [
       'submit',
       '--key',
       'repo:z',
@@ -120,24 +120,12 @@ describe('holdfast CLI on --db: every verb on a live database', () => {
       '--db',
       db,
       '--json',
-    ]);
+    ];
+    const first = await cli(dir, submitArgs);
     expect(first.code, first.stderr).toBe(0);
     const accepted = JSON.parse(first.stdout) as { runId: string; created: boolean };
     expect(accepted.created).toBe(true);
-    const again = await cli(dir, [
-      'submit',
-      '--key',
-      'repo:z',
-      '--flow',
-      'ok',
-      '--input',
-      '{"n":4}',
-      '--idempotency-key',
-      'cli-1',
-      '--db',
-      db,
-      '--json',
-    ]);
+    const again = await cli(dir, submitArgs);
     expect(JSON.parse(again.stdout)).toEqual({ runId: accepted.runId, created: false });
     const conflict = await cli(dir, ['submit', '--key', 'repo:z', '--flow', 'other', '--idempotency-key', 'cli-1', '--db', db]);
     expect([conflict.code, conflict.stderr]).toEqual([3, expect.stringContaining('idempotency_conflict')]);

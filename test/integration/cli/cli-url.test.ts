@@ -55,7 +55,7 @@ describe('holdfast CLI on --url: the same verbs over the admin API', () => {
   });
 
   it('submit, cancel, retry and journal compact act through the serving kernel', async () => {
-    const submitted = await cli(dir, [
+    const submitArgs = [
       'submit',
       '--key',
       'repo:u',
@@ -68,25 +68,13 @@ describe('holdfast CLI on --url: the same verbs over the admin API', () => {
       '--url',
       open.url,
       '--json',
-    ]);
+    ];
+    const submitted = await cli(dir, submitArgs);
     expect(submitted.code, submitted.stderr).toBe(0);
     const { runId, created } = JSON.parse(submitted.stdout) as { runId: string; created: boolean };
     expect(created).toBe(true);
     expect(await seeded.kernel.handle(runId).result()).toBe(6);
-    const again = await cli(dir, [
-      'submit',
-      '--key',
-      'repo:u',
-      '--flow',
-      'ok',
-      '--input',
-      '{"n":3}',
-      '--idempotency-key',
-      'url-1',
-      '--url',
-      open.url,
-      '--json',
-    ]);
+    const again = await cli(dir, submitArgs);
     expect(JSON.parse(again.stdout)).toEqual({ runId, created: false });
     const conflict = await cli(dir, ['submit', '--key', 'repo:u', '--flow', 'bad', '--idempotency-key', 'url-1', '--url', open.url]);
     expect([conflict.code, conflict.stderr]).toEqual([3, expect.stringContaining('idempotency_conflict')]);
