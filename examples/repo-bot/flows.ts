@@ -1,57 +1,50 @@
-import { defineFlow } from 'holdfast';
+import { defineFlow, type GithubCommand } from 'holdfast';
+import { postComment } from './github-api.js';
 
-/** What a GitHub "issues.opened" webhook carries that the bot uses. */
-export interface IssueOpened {
-  readonly repo: string;
-  readonly issue: number;
-  readonly title: string;
-  readonly author: string;
-}
-
-/** What an "issue_comment.created" webhook carries that the bot uses. */
-export interface CommentCreated {
-  readonly repo: string;
-  readonly issue: number;
-  readonly author: string;
-  readonly body: string;
-}
-
-const LABELS: readonly [RegExp, string][] = [
-  [/crash|error|fail|broken|bug/i, 'bug'],
-  [/docs?|readme|typo/i, 'documentation'],
-  [/add|support|feature|allow/i, 'enhancement'],
-];
-const MAINTAINERS = ['ada', 'grace', 'linus'];
+type Command<T extends GithubCommand['type']> = Extract<GithubCommand, { type: T }>;
 
 /**
- * Triage a new issue: label it, pick an assignee, ask the agent for a first suggestion (a long,
- * interruptible provider turn), and compose the bot's comment.
+ * A comment on a pull request: classify it, ask the agent (a long, interruptible provider turn
+ * that streams its thinking), compose the reply, and post it exactly once through an effect.
  */
-export const triageIssue = defineFlow('triage-issue', async (ctx, input: IssueOpened) => {
-  const label = await ctx.step('classify', () => LABELS.find(([re]) => re.test(input.title))?.[1] ?? 'question');
-  const assignee = await ctx.step('pick-assignee', () => MAINTAINERS[input.issue % MAINTAINERS.length]!);
-  const thoughts = await ctx.turn<string>('agent', `Issue #${input.issue}: ${input.title}`);
-  const suggestion = thoughts.split('\n').at(-1) ?? '';
-  const comment = await ctx.step(
-    'compose-comment',
-    () => `Thanks @${input.author}! Labelled **${label}** and assigned to @${assignee}. Agent: ${suggestion}`,
+export const triage = defineFlow('triage', async (ctx, input: Command<'pr_comment'>) => {
+  const kind = await ctx.step('classify', () =>
+    /\?\s*$/.test(input.body) ? 'question' : /rerun|retry/i.test(input.body) ? 'rerun' : 'request',
   );
-  return { issue: input.issue, label, assignee, comment };
+  const thoughts = await ctx.turn<string>('agent', `PR #${input.pr} in ${input.repo}, ${kind} from @${input.author}: ${input.body}`);
+  const suggestion =
+    thoughts
+      .trim()
+      .split('\n')
+      .at(-1)
+      ?.replace(/^suggest:\s*/, '') ?? '';
+  const reply = await ctx.step('compose', () => `@${input.author} I looked into it: ${suggestion}.`);
+  const posted = await ctx.effect('post-reply', ({ idempotencyKey }) => postComment(input.repo, input.pr, reply, idempotencyKey));
+  return { reply, commentId: posted.id };
 });
 
-/** Answer a comment that mentions the bot. Submitted as urgent: it must not wait for triage. */
-export const answerComment = defineFlow('answer-comment', async (ctx, input: CommentCreated) => {
-  const question = await ctx.step('read-thread', () => input.body.replace(/@repo-bot\s*/i, '').trim());
-  const answer = await ctx.step('draft-answer', () =>
-    /status/i.test(question)
-      ? `@${input.author} issue #${input.issue} is being triaged right now.`
-      : `@${input.author} noted: "${question}".`,
-  );
-  return { issue: input.issue, answer };
+/** An inline review comment: urgent, it preempts a running agent turn on the same repository. */
+export const answer = defineFlow('answer', async (ctx, input: Command<'pr_review_comment'>) => {
+  const where = await ctx.step('locate', () => `${input.path}${input.line === null ? '' : `:${input.line}`}`);
+  const reply = await ctx.step('draft', () => `@${input.author} noted on ${where}; I will address it in this pull request.`);
+  const posted = await ctx.effect('post-reply', ({ idempotencyKey }) => postComment(input.repo, input.pr, reply, idempotencyKey));
+  return { reply, commentId: posted.id };
 });
 
-/** A low-priority digest of the day's activity. */
-export const dailyDigest = defineFlow('daily-digest', async (ctx, input: { repo: string; issues: number[] }) => {
-  const lines = await ctx.step('collect', () => input.issues.map((n) => `#${n}`));
-  return ctx.step('publish', () => `Digest for ${input.repo}: ${lines.length} issues touched (${lines.join(', ')})`);
+/** A failed check run: summarise it on each pull request it belongs to. */
+export const ciFailed = defineFlow('ci-failed', async (ctx, input: Command<'check_failed'>) => {
+  const summary = await ctx.step(
+    'summarise',
+    () => `Check **${input.name}** ${input.conclusion.replace('_', ' ')} on ${input.headSha.slice(0, 7)}.`,
+  );
+  for (const pr of input.prs)
+    await ctx.effect(`report-${pr}`, ({ idempotencyKey }) => postComment(input.repo, pr, summary, idempotencyKey));
+  return { summary, reported: input.prs };
+});
+
+/** An issue assigned to someone: acknowledge it, in the background. */
+export const assigned = defineFlow('assigned', async (ctx, input: Command<'issue_assigned'>) => {
+  const note = await ctx.step('acknowledge', () => `Assigned to @${input.assignee}: "${input.title}".`);
+  await ctx.effect('post-note', ({ idempotencyKey }) => postComment(input.repo, input.issue, note, idempotencyKey));
+  return note;
 });

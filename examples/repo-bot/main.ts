@@ -1,87 +1,48 @@
 /**
- * repo-bot: a small GitHub bot on holdfast. It receives webhook deliveries for two repositories,
- * submits one command per delivery (the delivery id is the idempotence key, so a redelivery never
- * runs twice), and holdfast runs each repository's commands one at a time, in priority order, with
- * every step journaled in .holdfast/repo-bot.db. Triage asks an agent CLI (a child process) for a
- * suggestion; the urgent comment that arrives meanwhile preempts it (steal): the agent is stopped,
- * the comment answered, and the triage resumes its agent session. Run it twice: the second time
- * every delivery is recognised as already handled.
+ * `npm start`: repo-bot as users run it. Starts a fake GitHub API (so replies have somewhere to
+ * go offline), then `holdfast serve` with ./holdfast.config.ts on .holdfast/repo-bot.db, and prints
+ * where to look and how to send it a burst of webhooks. Ctrl-C stops both (the daemon parks its
+ * runs first; run it again and they resume).
  */
-import { createKernel, execProvider, sqliteStore, type RunHandle } from 'holdfast';
-import { answerComment, dailyDigest, triageIssue } from './flows.js';
-import { printTimeline } from './timeline.js';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { startFakeGithub } from './fake-github.js';
 
-const dbPath = process.env.HOLDFAST_DB ?? '.holdfast/repo-bot.db';
-const store = sqliteStore({ path: dbPath });
-const agent = execProvider({ argv: [process.execPath, new URL('./agent.mjs', import.meta.url).pathname] });
-const kernel = createKernel({ store, flows: [triageIssue, answerComment, dailyDigest], providers: { agent } });
-const write = (line: string) => process.stdout.write(`${line}\n`);
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const github = await startFakeGithub(Number(process.env.REPO_BOT_GITHUB_PORT ?? 7421));
+const daemon = spawn(process.execPath, ['bin/holdfast.js', 'serve', '--config', 'examples/repo-bot/holdfast.config.ts'], {
+  cwd: root,
+  env: { ...process.env, REPO_BOT_GITHUB_URL: github.url },
+  stdio: ['ignore', 'pipe', 'inherit'],
+});
 
-write(`repo-bot on ${store.description}\n`);
-printTimeline(kernel, write, () => performance.now());
-await kernel.start();
-
-// Webhook deliveries as GitHub would send them, `afterMs` apart; delivery 3 is redelivered.
-const deliveries = [
-  {
-    id: 'd-1001',
-    key: 'repo:acme/web',
-    flow: 'triage-issue',
-    input: { repo: 'acme/web', issue: 41, title: 'Login page crashes on Safari', author: 'mia' },
-  },
-  {
-    id: 'd-1002',
-    key: 'repo:acme/api',
-    flow: 'triage-issue',
-    input: { repo: 'acme/api', issue: 7, title: 'Add support for API tokens', author: 'raj' },
-  },
-  {
-    id: 'd-1003',
-    key: 'repo:acme/web',
-    flow: 'answer-comment',
-    input: { repo: 'acme/web', issue: 41, author: 'mia', body: '@repo-bot status?' },
-    priority: 'urgent',
-    afterMs: 180,
-  },
-  {
-    id: 'd-1003',
-    key: 'repo:acme/web',
-    flow: 'answer-comment',
-    input: { repo: 'acme/web', issue: 41, author: 'mia', body: '@repo-bot status?' },
-    priority: 'urgent',
-  },
-  { id: 'd-1004', key: 'repo:acme/web', flow: 'daily-digest', input: { repo: 'acme/web', issues: [39, 40, 41] }, priority: 'background' },
-  {
-    id: 'd-1005',
-    key: 'repo:acme/api',
-    flow: 'answer-comment',
-    input: { repo: 'acme/api', issue: 7, author: 'raj', body: '@repo-bot please also cover the docs' },
-  },
-] as const;
-
-const handles: RunHandle[] = [];
-for (const d of deliveries) {
-  if ('afterMs' in d) await new Promise((resolve) => setTimeout(resolve, d.afterMs));
-  const handle = await kernel.submit({
-    key: d.key,
-    flow: d.flow,
-    input: d.input,
-    idempotencyKey: d.id,
-    priority: 'priority' in d ? d.priority : 'normal',
-  });
-  if (!handle.created)
-    write(`          ${d.key.padEnd(14)} duplicate  delivery ${d.id} is run ${handle.id.slice(0, 8)} already; not run again`);
-  handles.push(handle);
-}
-await Promise.all(handles.map((h) => h.result()));
-
-write('\nruns:');
-for (const handle of new Set(handles.map((h) => h.id))) {
-  const run = await kernel.getRun(handle);
-  if (!run) continue;
-  write(
-    `  ${run.id.slice(0, 8)}  ${run.key.padEnd(14)} ${run.flow.padEnd(15)} ${run.priority.padEnd(10)} ${run.status.padEnd(9)} steps: ${run.steps.map((s) => s.name).join(' > ')}`,
+let out = '';
+let announced = false;
+daemon.stdout.setEncoding('utf8');
+daemon.stdout.on('data', (chunk: string) => {
+  out += chunk;
+  const url = /listening on (\S+)/.exec(out)?.[1];
+  if (!url || announced) return;
+  announced = true;
+  const port = new URL(url).port;
+  process.stdout.write(
+    [
+      '',
+      'repo-bot is running',
+      `  dashboard     ${url}/`,
+      `  fake GitHub   ${github.url}/comments   (the replies it received)`,
+      '',
+      'send it a burst of signed webhooks (a PR comment, an urgent review comment that preempts',
+      "the agent turn, a failed check, an assignment, a redelivery, the bot's own comment):",
+      '',
+      `  npm run burst${port === '7420' ? '' : ` -- (with REPO_BOT_PORT=${port})`}`,
+      '',
+    ].join('\n'),
   );
-}
-await kernel.stop();
-await store.close();
+});
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => daemon.kill(signal));
+daemon.on('exit', (code, signal) => {
+  github.server.close();
+  process.exit(code ?? (signal === 'SIGINT' ? 130 : 143));
+});
