@@ -35,6 +35,16 @@ export function decideAcquire(existing: OwnerLease | undefined, input: AcquireIn
   return { key: input.key, ownerId: input.ownerId, epoch: existing.epoch + 1, expiresAt, channel: input.channel };
 }
 
+/**
+ * Whom an acquisition decided by `decideAcquire` took the key from: the previous holder, when it
+ * is another owner that still held the lease (expired, or proven dead) rather than having
+ * released it; undefined otherwise.
+ */
+export function takenOverFrom(existing: OwnerLease | undefined, input: Pick<AcquireInput, 'ownerId'>): string | undefined {
+  const holder = existing?.ownerId;
+  return holder !== null && holder !== undefined && holder !== input.ownerId ? holder : undefined;
+}
+
 export type FenceVerdict = { readonly ok: true } | { readonly ok: false; readonly current: Epoch | null };
 
 /**

@@ -83,6 +83,11 @@ export interface RunRecord {
   readonly compacted: boolean;
   /** An operator asked to cancel it (`kernel.cancel`); applied by the owning runtime. */
   readonly cancelRequested: CancelMode | null;
+  /**
+   * The W3C `traceparent` it was submitted with (or its parent run's span, for a child), which its
+   * spans continue in every execution; null when it was submitted outside a trace.
+   */
+  readonly traceparent: string | null;
   readonly createdAt: Millis;
   readonly startedAt: Millis | null;
   readonly finishedAt: Millis | null;

@@ -61,9 +61,10 @@ export interface RunStore {
    * Takes the owner lease of a key if it is free, expired at `now`, already held by `ownerId`, or
    * held by `takeOverFrom`. Every acquisition bumps the epoch, one's own lease included, so
    * whatever a runtime of an earlier acquisition still has in flight is fenced out. Returns
-   * `undefined` when another owner holds a live lease.
+   * `undefined` when another owner holds a live lease; the lease names, in `takenOverFrom`, the
+   * owner it was taken over from, if another owner held it and had not released it.
    */
-  acquireOwner(request: AcquireOwner): Promise<OwnerLease | undefined>;
+  acquireOwner(request: AcquireOwner): Promise<AcquiredOwner | undefined>;
 
   /**
    * Extends the leases `ownerId` still holds at the given epochs; returns the keys whose lease was
@@ -178,6 +179,8 @@ export interface NewCommand {
   readonly idempotencyKey: string;
   readonly priority: Priority;
   readonly preempt: PreemptKind | null;
+  /** The W3C `traceparent` the run's spans continue (see RunRecord.traceparent); default null. */
+  readonly traceparent?: string | null;
   readonly now: Millis;
 }
 
@@ -216,6 +219,16 @@ export interface AcquireOwner {
   readonly channel: string | null;
   /** Take over from this owner even before its lease expires: the caller has seen it is dead. */
   readonly takeOverFrom?: string | undefined;
+}
+
+/** A lease `acquireOwner` granted. */
+export interface AcquiredOwner extends OwnerLease {
+  /**
+   * The owner the key was taken over from: another owner still held the lease, never released
+   * (it had expired, or its holder was proven dead). Absent when the key was free, released, or
+   * already the caller's.
+   */
+  readonly takenOverFrom?: string;
 }
 
 export interface RenewOwners {

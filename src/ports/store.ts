@@ -40,6 +40,7 @@ export interface Store extends RunStore, DurableStore, OutboxStore, ScheduleStor
 }
 
 export type {
+  AcquiredOwner,
   AcquireOwner,
   ClaimedRun,
   ClaimNext,

@@ -47,6 +47,7 @@ export async function spawnChild(cursor: DurableCursor, flow: string, input: Jso
         preempt: priority === 'urgent' ? 'steal' : null,
         parentId: cursor.runId,
         deadlineAt: childDeadline === undefined ? null : now + childDeadline,
+        traceparent: env.trace.traceparent(),
         now,
       },
     }),

@@ -61,13 +61,21 @@ export async function runEffect<A extends Json>(
   env.events.emit('effect:claimed', { ...ids, attempt: claim.attempt });
   let artifact: A;
   try {
-    artifact = await callNow(fn, {
-      idempotencyKey: effectKey,
-      fencingToken: cursor.fencingToken,
-      attempt: claim.attempt,
-      origins: claim.origins,
-      signal: cursor.signal,
-    });
+    const spanAttributes = {
+      'holdfast.name': name,
+      'holdfast.seq': seq,
+      'holdfast.effect_key': effectKey,
+      'holdfast.attempt': claim.attempt,
+    };
+    artifact = await env.trace.child('holdfast.effect', spanAttributes, () =>
+      callNow(fn, {
+        idempotencyKey: effectKey,
+        fencingToken: cursor.fencingToken,
+        attempt: claim.attempt,
+        origins: claim.origins,
+        signal: cursor.signal,
+      }),
+    );
     const bad = findNonJson(artifact === undefined ? null : artifact, 'artifact');
     if (bad !== undefined)
       throw new TerminalError(`effect "${name}" returned an artifact that is not plain JSON at ${bad}`, 'invalid_effect_result');

@@ -6,7 +6,12 @@ import type { ProviderChunk } from '../ports/provider.js';
 export interface KernelEvents {
   'run:queued': { runId: RunId; key: Key; flow: string; priority: Priority };
   'run:started': { runId: RunId; key: Key; flow: string; attempt: number; epoch: Epoch };
-  'step:committed': { runId: RunId; key: Key; seq: number; name: string };
+  /**
+   * A journal entry was committed (a step, a turn, an effect, a sleep, a spawn). For a `ctx.step`,
+   * also its run's `flow` and `durationMs`: from the call of this attempt's function to the end
+   * of its commit (what `holdfast_step_duration_seconds` observes).
+   */
+  'step:committed': { runId: RunId; key: Key; seq: number; name: string; flow?: string; durationMs?: number };
   /** A step failed with a RetryableError and runs again after `delayMs` (attempt `attempt` failed). */
   'step:retrying': { runId: RunId; key: Key; seq: number; name: string; attempt: number; delayMs: number; error: RunError };
   /**
@@ -14,9 +19,10 @@ export interface KernelEvents {
    * interrupted and did not unwind within the grace. Whatever it still returns is discarded.
    */
   'step:abandoned': { runId: RunId; key: Key; seq: number; name: string; reason: 'timeout' | 'interrupt-grace' };
-  'run:completed': { runId: RunId; key: Key; result: Json };
-  'run:failed': { runId: RunId; key: Key; error: RunError };
-  'run:cancelled': { runId: RunId; key: Key; error: RunError };
+  /** The run ended. `flow` is always set by the kernel (feed entries of earlier versions lack it). */
+  'run:completed': { runId: RunId; key: Key; result: Json; flow?: string };
+  'run:failed': { runId: RunId; key: Key; error: RunError; flow?: string };
+  'run:cancelled': { runId: RunId; key: Key; error: RunError; flow?: string };
   /** A run was put back in the queue unfinished (kernel stop, abort-keep, operator cancel keep). */
   'run:requeued': { runId: RunId; key: Key; reason: string };
   /** The runtime decided to interrupt the active run (K5); `by` is the urgent run or `operator`. */
@@ -49,21 +55,29 @@ export interface KernelEvents {
    */
   'turn:process-ended': { runId: RunId; key: Key; seq: number; pgid: number };
   'turn:output': { runId: RunId; key: Key; seq: number; chunk: ProviderChunk };
-  'turn:completed': { runId: RunId; key: Key; seq: number; provider: string };
+  /** A turn's result was committed, `durationMs` after it started (the provider's time and the commit). */
+  'turn:completed': { runId: RunId; key: Key; seq: number; provider: string; durationMs: number };
   /** The turn observed its interruption and the run unwinds now, without waiting for the provider. */
   'turn:preempted': { runId: RunId; key: Key; seq: number; provider: string; reason: string };
   /** The interrupted provider has settled (for a child process: its whole group is gone). */
   'turn:aborted': { runId: RunId; key: Key; seq: number; provider: string };
   /** A provider answered after its turn was interrupted: discarded, never committed (K7). */
   'turn:late-result': { runId: RunId; key: Key; seq: number; provider: string; attempt: number };
-  'owner:acquired': { key: Key; epoch: Epoch };
+  /**
+   * This kernel took a key's owner lease. `takeover` is set (true) when it took the key from
+   * another owner that still held it and had not released it (its lease expired, or it was proven
+   * dead); absent for a free or released key.
+   */
+  'owner:acquired': { key: Key; epoch: Epoch; takeover?: true };
   'owner:released': { key: Key; epoch: Epoch };
   /**
    * This kernel stopped acting on a key: another owner took it over (`taken-over`), or the lease
    * could not be proven live any more (`lapsed`: renewals failed, or the process was paused or
    * hung past the lease) and the run was interrupted before anyone else could take it.
+   * `rejectedWrite`: the fenced write the store rejected with a stale epoch, when that is how
+   * the loss was found (absent when a renewal found it).
    */
-  'owner:lost': { key: Key; epoch: Epoch; reason: 'taken-over' | 'lapsed' };
+  'owner:lost': { key: Key; epoch: Epoch; reason: 'taken-over' | 'lapsed'; rejectedWrite?: string };
   /** An operator re-opened a failed or cancelled run (kernel.retry). */
   'run:reopened': { runId: RunId; key: Key; from: 'failed' | 'cancelled' };
   /** A store call failed because the store is unavailable; the kernel retries with backoff. */

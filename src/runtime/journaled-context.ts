@@ -35,6 +35,7 @@ export class JournaledContext implements FlowContext, DurableCursor {
   readonly attempt: number;
   readonly signal: AbortSignal;
   readonly fencingToken: FencingToken;
+  readonly flow: string;
   position: RunPosition = { seq: 0, name: undefined, turn: undefined };
   private abandoned = false;
   private nextSeq = 0;
@@ -48,6 +49,7 @@ export class JournaledContext implements FlowContext, DurableCursor {
     this.runId = run.id;
     this.key = run.key;
     this.attempt = run.attempts;
+    this.flow = run.flow;
     this.signal = env.signal;
     this.fencingToken = env.fencingToken;
     for (const step of journal) this.journalBySeq.set(step.seq, step);
@@ -77,8 +79,11 @@ export class JournaledContext implements FlowContext, DurableCursor {
       await this.suspend({ wait: { kind: 'retry', wakeAt: pending, detail: { seq, name, attempt } } });
     }
     let value: T;
+    const startedAt = this.env.clock.monotonic();
     try {
-      value = await callStepFunction(this, { name, seq, fn, timeoutMs });
+      value = await this.env.trace.child('holdfast.step', { 'holdfast.name': name, 'holdfast.seq': seq, 'holdfast.attempt': attempt }, () =>
+        callStepFunction(this, { name, seq, fn, timeoutMs }),
+      );
     } catch (error) {
       this.live();
       const decision = retryDecision(error, attempt, policy);
@@ -101,7 +106,7 @@ export class JournaledContext implements FlowContext, DurableCursor {
       });
       throw error; // not reached: a retry wait is always entered
     }
-    return (await this.commit(seq, name, value === undefined ? null : value)) as R;
+    return (await this.commit(seq, name, value === undefined ? null : value, startedAt)) as R;
   }
 
   async turn<T = Json>(providerName: string, input: Json, options: TurnOptions = {}): Promise<T> {
@@ -124,25 +129,37 @@ export class JournaledContext implements FlowContext, DurableCursor {
     await this.env.beforeTurn();
     this.live();
     this.position = { seq, name, turn: { provider: providerName, input, sessionId } };
-    const value = await runProviderTurn({
-      provider,
-      providerName,
-      name,
-      runId: this.runId,
-      key: this.key,
-      seq,
-      attempt: this.attempt,
-      epoch: this.fencingToken.epoch,
-      input,
-      sessionId,
-      interrupted: resumed,
-      timeoutMs,
-      signal: this.signal,
-      events: this.env.events,
-      clock: this.env.clock,
-    });
+    const startedAt = this.env.clock.monotonic();
+    const spanAttributes = {
+      'holdfast.name': name,
+      'holdfast.seq': seq,
+      'holdfast.attempt': this.attempt,
+      'holdfast.provider': providerName,
+      'holdfast.session_id': sessionId,
+      'holdfast.resumed': resumed,
+    };
+    const value = await this.env.trace.child('holdfast.turn', spanAttributes, () =>
+      runProviderTurn({
+        provider,
+        providerName,
+        name,
+        runId: this.runId,
+        key: this.key,
+        seq,
+        attempt: this.attempt,
+        epoch: this.fencingToken.epoch,
+        input,
+        sessionId,
+        interrupted: resumed,
+        timeoutMs,
+        signal: this.signal,
+        events: this.env.events,
+        clock: this.env.clock,
+      }),
+    );
     const committed = await this.commit(seq, name, value);
-    this.env.events.emit('turn:completed', { runId: this.runId, key: this.key, seq, provider: providerName });
+    const durationMs = this.env.clock.monotonic() - startedAt;
+    this.env.events.emit('turn:completed', { runId: this.runId, key: this.key, seq, provider: providerName, durationMs });
     return committed as T;
   }
 
@@ -216,7 +233,8 @@ export class JournaledContext implements FlowContext, DurableCursor {
     this.position = { seq, name, turn: undefined };
   }
 
-  async commit(seq: number, name: string, value: unknown): Promise<Json> {
+  /** Journals `value` at `seq`; `startedAt` (monotonic), for a `ctx.step`, times it in `step:committed`. */
+  async commit(seq: number, name: string, value: unknown, startedAt?: number): Promise<Json> {
     const bad = findNonJson(value, 'result');
     if (bad !== undefined) {
       throw new HoldfastError(
@@ -229,14 +247,19 @@ export class JournaledContext implements FlowContext, DurableCursor {
     await this.env.durable('commit step', () =>
       this.env.store.commitStep({ ...this.env.fence, runId: this.runId, seq, name, result: value as Json, now: this.env.clock.now() }),
     );
-    this.journaled(seq, name, value as Json);
+    this.journaled(seq, name, value as Json, startedAt);
     return value as Json;
   }
 
-  journaled(seq: number, name: string, value: Json): void {
+  journaled(seq: number, name: string, value: Json, startedAt?: number): void {
     this.journalBySeq.set(seq, { runId: this.runId, seq, name, result: value, epoch: this.fencingToken.epoch, committedAt: 0 });
     this.position = { seq: seq + 1, name: undefined, turn: undefined };
-    this.env.events.emit('step:committed', { runId: this.runId, key: this.key, seq, name });
+    const { runId, key } = this;
+    if (startedAt === undefined) this.env.events.emit('step:committed', { runId, key, seq, name });
+    else {
+      const durationMs = this.env.clock.monotonic() - startedAt;
+      this.env.events.emit('step:committed', { runId, key, seq, name, flow: this.flow, durationMs });
+    }
   }
 
   async suspend(request: WaitRequest): Promise<false> {

@@ -6,7 +6,7 @@ import type { Clock, Random } from '../ports/clock.js';
 import type { LeaseKeeper } from '../ports/lease-keeper.js';
 import type { Logger } from '../ports/logger.js';
 import type { Provider } from '../ports/provider.js';
-import type { Store } from '../ports/store.js';
+import type { AcquiredOwner, Store } from '../ports/store.js';
 import type { WakeListener, WakeMessage, WakeTransport } from '../ports/wake.js';
 import type { KernelEventEmitter } from './events.js';
 import type { Flow } from './flow.js';
@@ -130,7 +130,7 @@ export class KeyDispatcher {
    * that ended, a submit) does not know the owner, and a kernel killed while it held the key
    * would otherwise keep it until its lease expires.
    */
-  private async acquire(key: string, owner: OwnerLease | undefined): Promise<OwnerLease | undefined> {
+  private async acquire(key: string, owner: OwnerLease | undefined): Promise<AcquiredOwner | undefined> {
     const request = (holder: OwnerLease | undefined) => ({
       key,
       ownerId: this.deps.ownerId,
@@ -152,8 +152,11 @@ export class KeyDispatcher {
   }
 
   /** A lease was taken: keep it, and start the key's runtime with what was asked of it meanwhile. */
-  private startRuntime(lease: OwnerLease, keeper: LeaseKeeper, acquiredAt: number, notice: Notice): void {
-    this.deps.events.emit('owner:acquired', { key: lease.key, epoch: lease.epoch });
+  private startRuntime(lease: AcquiredOwner, keeper: LeaseKeeper, acquiredAt: number, notice: Notice): void {
+    this.deps.events.emit(
+      'owner:acquired',
+      lease.takenOverFrom === undefined ? { key: lease.key, epoch: lease.epoch } : { key: lease.key, epoch: lease.epoch, takeover: true },
+    );
     const kept = keeper.keep(lease, acquiredAt);
     const deps = {
       store: this.deps.store,

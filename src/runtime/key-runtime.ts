@@ -109,7 +109,7 @@ export class KeyRuntime implements ExecutionHost {
       .then((expired) => {
         if (expired === NOT_WRITTEN) return;
         for (const { run, wake } of expired) {
-          this.deps.events.emit('run:failed', { runId: run.id, key: run.key, error: run.error! });
+          this.deps.events.emit('run:failed', { runId: run.id, key: run.key, error: run.error!, flow: run.flow });
           void this.deps.scratch.remove(run.id).catch(() => undefined);
           if (wake.length > 0) this.deps.onWork(wake);
         }
@@ -137,8 +137,8 @@ export class KeyRuntime implements ExecutionHost {
     this.active?.abandonNow();
   }
 
-  /** Ownership is gone or cannot be proven: stop writing at once. */
-  lose(reason: 'taken-over' | 'lapsed'): void {
+  /** Ownership is gone or cannot be proven: stop writing at once (`rejectedWrite`: found by a stale write). */
+  lose(reason: 'taken-over' | 'lapsed', rejectedWrite?: string): void {
     if (this.state === 'lost' || this.state === 'exited') return;
     this.state = 'lost';
     this.lostReason = reason;
@@ -148,7 +148,12 @@ export class KeyRuntime implements ExecutionHost {
         ? `the owner lease of key "${this.key}" (epoch ${this.epoch}) can no longer be proven live`
         : `key "${this.key}" is owned by another runtime now (epoch ${this.epoch} superseded)`;
     this.interrupt({ kind: 'lost' }, why);
-    this.deps.events.emit('owner:lost', { key: this.key, epoch: this.epoch, reason });
+    this.deps.events.emit('owner:lost', {
+      key: this.key,
+      epoch: this.epoch,
+      reason,
+      ...(rejectedWrite !== undefined && { rejectedWrite }),
+    });
   }
 
   /** Called from the kernel's lease watch: a runtime whose lease is no longer proven gives up. */
@@ -184,7 +189,7 @@ export class KeyRuntime implements ExecutionHost {
       return value === GAVE_UP ? NOT_WRITTEN : value;
     } catch (error) {
       if (!(error instanceof StaleEpochError)) throw error;
-      this.lose('taken-over');
+      this.lose('taken-over', operation);
       return NOT_WRITTEN;
     }
   }
@@ -258,7 +263,7 @@ export class KeyRuntime implements ExecutionHost {
     );
     if (outcome === NOT_WRITTEN) return false;
     for (const run of outcome.dropped) {
-      this.deps.events.emit('run:cancelled', { runId: run.id, key: run.key, error: run.error! });
+      this.deps.events.emit('run:cancelled', { runId: run.id, key: run.key, error: run.error!, flow: run.flow });
       void this.deps.scratch.remove(run.id).catch(() => undefined);
     }
     if (outcome.wake.length > 0) this.deps.onWork(outcome.wake);

@@ -5,6 +5,7 @@ import type { Provider } from '../ports/provider.js';
 import type { Fence, Store, SuspendRun } from '../ports/store.js';
 import type { KernelEventEmitter } from './events.js';
 import type { Flow } from './flow.js';
+import type { RunTrace } from './tracing.js';
 
 /** What one execution of a run gets from its key runtime. Internal: flows see only FlowContext. */
 export interface RunEnvironment {
@@ -41,6 +42,8 @@ export interface RunEnvironment {
   readonly wakeAt: (at: Millis) => void;
   /** This run's scratch directory, created on first use. */
   readonly scratchDir: () => Promise<string>;
+  /** The execution's OpenTelemetry spans (a no-op without an SDK). */
+  readonly trace: RunTrace;
 }
 
 /** Where a run is in its flow: what a parked frame records. */

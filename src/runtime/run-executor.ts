@@ -7,6 +7,7 @@ import { startExecution, type Execution, type RunOutcome } from './flow-run.js';
 import type { KeyRuntimeDeps } from './key-runtime-deps.js';
 import type { RunEnvironment } from './run-environment.js';
 import { RunInterrupt } from './run-interrupt.js';
+import { startRunTrace } from './tracing.js';
 
 /** What an execution needs from its key runtime. */
 export interface ExecutionHost {
@@ -49,6 +50,7 @@ export function executeClaimed(
   const signal = controller.signal;
   let enteredWait!: (outcome: RunOutcome) => void;
   const waiting = new Promise<RunOutcome>((resolve) => (enteredWait = resolve));
+  const trace = startRunTrace(run, host.fence.epoch);
   const env: RunEnvironment = {
     clock: deps.clock,
     random: deps.random,
@@ -73,10 +75,12 @@ export function executeClaimed(
     dispatch: (work) => deps.onWork(work.map((w) => ({ key: w.key, urgent: w.urgent ?? false }))),
     wakeAt: (at) => deps.onWaiting(at),
     scratchDir: () => deps.scratch.create(run.id),
+    trace,
   };
   deps.events.emit('run:started', { runId: run.id, key: run.key, flow: run.flow, attempt: run.attempts, epoch: host.fence.epoch });
   if (frame) deps.events.emit('run:resumed', { runId: run.id, key: run.key, turnSeq: frame.turnSeq });
-  const execution = startExecution(flow, run, steps, env);
+  const execution = trace.within(() => startExecution(flow, run, steps, env));
+  signal.addEventListener('abort', () => trace.interrupted(signal.reason), { once: true });
   const interrupt = (reason: InterruptReason, message: string) => {
     if (!signal.aborted) controller.abort(new RunInterrupt(reason, message));
   };
@@ -89,7 +93,12 @@ export function executeClaimed(
   let abandonNow!: () => void;
   const settled = settle(host, execution, run.id, signal, waiting, (abandon) => (abandonNow = abandon));
   onStart({ runId: run.id, controller, execution, abandonNow });
-  return settled.finally(() => deadline?.cancel());
+  return settled
+    .then((outcome) => {
+      trace.end(outcome);
+      return outcome;
+    })
+    .finally(() => deadline?.cancel());
 }
 
 /**

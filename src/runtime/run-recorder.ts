@@ -52,7 +52,7 @@ async function finish(
   const now = r.clock.now();
   const done = await r.write(`finish run (${status})`, () => r.store.finishRun({ ...r.fence, runId: run.id, status, ...outcome, now }));
   if (typeof done === 'symbol') return;
-  const ids = { runId: run.id, key: run.key };
+  const ids = { runId: run.id, key: run.key, flow: run.flow };
   if (status === 'completed') r.events.emit('run:completed', { ...ids, result: outcome.result ?? null });
   else if (status === 'failed') r.events.emit('run:failed', { ...ids, error: outcome.error! });
   else r.events.emit('run:cancelled', { ...ids, error: outcome.error! });

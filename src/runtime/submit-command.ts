@@ -3,6 +3,9 @@ import { checkWellFormed } from '../core/well-formed-text.js';
 import { checkDuration } from './flow.js';
 import { InvalidInputError, UnknownFlowError } from '../errors.js';
 import { PREEMPT_KINDS, PRIORITIES, type Json, type Key, type PreemptKind, type Priority } from '../model/index.js';
+import { normalTraceParent } from '../core/trace-parent.js';
+import { shownValue } from '../core/shown-value.js';
+import { submitTraceParent } from './tracing.js';
 
 /** What a caller submits: one command for one key. */
 export interface SubmitOptions<I = Json> {
@@ -26,6 +29,15 @@ export interface SubmitOptions<I = Json> {
    * through the same interrupt path as a cancel. Overrides the flow's `deadlineMs`.
    */
   readonly deadlineMs?: number;
+  /**
+   * A W3C Trace Context `traceparent` (`00-<trace id>-<span id>-<flags>`, e.g. from an incoming
+   * request's header): the run's OpenTelemetry spans continue that trace, in every execution and
+   * whichever process runs it, since it is stored with the run. Default, when an OpenTelemetry
+   * SDK is registered: the active span's context at the submit, or else a `holdfast.submit` span
+   * of its own; without an SDK, none. A malformed value is refused (`invalid_traceparent`). A
+   * redelivery (same idempotence key) keeps the first command's.
+   */
+  readonly traceparent?: string;
 }
 
 export interface ValidCommand {
@@ -36,6 +48,7 @@ export interface ValidCommand {
   readonly priority: Priority;
   readonly preempt: PreemptKind | null;
   readonly deadlineMs: number | undefined;
+  readonly traceparent: string | null;
 }
 
 /** Checks a submit before anything is written; throws InvalidInputError / UnknownFlowError. */
@@ -84,5 +97,19 @@ export function validateSubmit(options: SubmitOptions<unknown>, flows: ReadonlyS
     preempt = 'steal';
   }
   const deadlineMs = checkDuration(options.deadlineMs, 'submit `deadlineMs`', 'invalid_deadline');
-  return { key, flow, input: input as Json, idempotencyKey, priority, preempt, deadlineMs };
+  const traceparent = submitTraceParent(checkTraceParent(options.traceparent), { key, flow });
+  return { key, flow, input: input as Json, idempotencyKey, priority, preempt, deadlineMs, traceparent };
+}
+
+/** A given `traceparent` in its normal form, or undefined when none was given. */
+function checkTraceParent(value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  const normal = normalTraceParent(value);
+  if (normal === undefined) {
+    throw new InvalidInputError(
+      `submit \`traceparent\` must be a W3C traceparent like "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"; got ${typeof value === 'string' ? JSON.stringify(value.slice(0, 100)) : shownValue(value)}`,
+      'invalid_traceparent',
+    );
+  }
+  return normal;
 }

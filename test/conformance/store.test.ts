@@ -6,6 +6,7 @@ import { memoryStore } from '../../src/stores/memory/memory-store.js';
 import { sqliteStore } from '../../src/stores/sqlite/sqlite-store.js';
 import { runDurableConformance } from './durable-conformance.js';
 import { runEventFeedConformance } from './event-feed-conformance.js';
+import { runObservabilityConformance } from './observability-conformance.js';
 import { runProcessRecordConformance } from './process-record-conformance.js';
 import { runStoreConformance } from './store-conformance.js';
 
@@ -20,4 +21,5 @@ for (const [name, makeStore] of stores) {
   runDurableConformance(name, makeStore);
   runEventFeedConformance(name, makeStore);
   runProcessRecordConformance(name, makeStore);
+  runObservabilityConformance(name, makeStore);
 }

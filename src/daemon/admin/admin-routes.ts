@@ -5,6 +5,7 @@ import type { Clock } from '../../ports/clock.js';
 import { systemClock } from '../../platform/system-clock.js';
 import type { HoldfastClient } from '../client/holdfast-client.js';
 import type { CommandSink } from '../command-sink.js';
+import { traceContextOf } from '../trace-header.js';
 import { requireBearerToken } from './admin-auth.js';
 import { answerError, answerProblem } from './admin-errors.js';
 import { effectStatusesParam, integerParam, parseCancel, parseCommand, parseCompact, runStatusesParam } from './admin-requests.js';
@@ -34,6 +35,7 @@ const MAX_LIMIT = 10_000;
  *   POST /v1/runs/:id/cancel {mode?}     {runId, status}
  *   POST /v1/runs/:id/retry              {runId, status}
  *   POST /v1/commands {key, flow, ...}   202 {runId, created}, answered once the command is durable
+ *                                        (a W3C `traceparent` header is stored with the run: its spans continue that trace)
  *   GET  /v1/outbox?status=&limit=       {effects}
  *   GET  /v1/lanes                       {leases}
  *   POST /v1/journal/compact {olderThanMs} {runs, steps, bytes}
@@ -85,7 +87,7 @@ export function createAdminRoutes(options: AdminRoutesOptions): Hono {
   app.post('/v1/runs/:id/retry', async (c) => c.json(await client.retry(c.req.param('id'))));
   app.post('/v1/commands', async (c) => {
     const command = parseCommand(await jsonBody(c, false));
-    return c.json(await submit(command), 202);
+    return c.json(await submit({ ...command, ...traceContextOf(c.req.raw.headers) }), 202);
   });
   app.get('/v1/outbox', async (c) => {
     const effects = await client.outbox({

@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import { InvalidInputError } from '../../errors.js';
 import type { SubmitOptions } from '../../runtime/submit-command.js';
 import type { CommandSink } from '../command-sink.js';
+import { traceContextOf } from '../trace-header.js';
 import {
   errorReply,
   errorText,
@@ -127,7 +128,8 @@ async function handle(
     return errorReply(500, 'translator_fault', `webhook translator "${name}" returned neither a command nor null; fix the translator`);
   }
   try {
-    const accepted = await options.submit(command);
+    // The request's traceparent header, unless the translator chose one.
+    const accepted = await options.submit({ ...traceContextOf(request.headers), ...command });
     log('info', 'webhook accepted', { webhook: name, key: command.key, runId: accepted.runId, created: accepted.created });
     return jsonReply(202, { runId: accepted.runId, created: accepted.created, key: command.key, flow: command.flow });
   } catch (error) {

@@ -3,6 +3,7 @@ import { GITHUB_COMMAND_TYPES, translateGithubEvent, type GithubCommandType } fr
 import { InvalidInputError } from '../../errors.js';
 import { PREEMPT_KINDS, PRIORITIES, type PreemptKind, type Priority } from '../../model/index.js';
 import type { CommandSink } from '../command-sink.js';
+import { traceContextOf } from '../trace-header.js';
 import { verifyGithubSignature } from './github-signature.js';
 import {
   errorReply,
@@ -139,6 +140,7 @@ export function createGithubIngress(options: GithubIngressOptions): Hono {
         idempotencyKey: `github:${delivery}`,
         ...(route.priority !== undefined && { priority: route.priority }),
         ...(route.preempt !== undefined && { preempt: route.preempt }),
+        ...traceContextOf(request.headers),
       });
       log('info', 'github webhook accepted', {
         delivery,

@@ -1,5 +1,5 @@
 import { decideClaim, hasWork, priorityRank } from '../../core/mailbox.js';
-import { checkFence, decideAcquire } from '../../core/owner-lease.js';
+import { checkFence, decideAcquire, takenOverFrom } from '../../core/owner-lease.js';
 import { reopened } from '../../core/reopen.js';
 import { HoldfastError } from '../../errors.js';
 import {
@@ -13,6 +13,7 @@ import {
   type StepRecord,
 } from '../../model/index.js';
 import type {
+  AcquiredOwner,
   AcquireOwner,
   ClaimNext,
   ClaimOutcome,
@@ -131,11 +132,14 @@ class MemoryRuns {
       .map((key) => ({ key, topPriority: PRIORITIES[best.get(key)!]!, overdue: overdue.has(key), owner: this.s.owners.get(key) }));
   }
 
-  async acquireOwner(request: AcquireOwner): Promise<OwnerLease | undefined> {
+  async acquireOwner(request: AcquireOwner): Promise<AcquiredOwner | undefined> {
     this.s.open();
-    const decided = decideAcquire(this.s.owners.get(request.key), request);
-    if (decided) this.s.owners.set(request.key, decided);
-    return decided;
+    const existing = this.s.owners.get(request.key);
+    const decided = decideAcquire(existing, request);
+    if (!decided) return undefined;
+    this.s.owners.set(request.key, decided);
+    const from = takenOverFrom(existing, request);
+    return from === undefined ? decided : { ...decided, takenOverFrom: from };
   }
 
   async renewOwners(request: RenewOwners): Promise<{ renewed: string[]; lost: string[] }> {

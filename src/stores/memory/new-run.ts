@@ -23,6 +23,7 @@ export function newRun(command: NewCommand, seq: number): RunRecord {
     deadlineAt: command.deadlineAt ?? null,
     compacted: false,
     cancelRequested: null,
+    traceparent: command.traceparent ?? null,
     createdAt: command.now,
     startedAt: null,
     finishedAt: null,

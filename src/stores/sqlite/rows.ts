@@ -39,6 +39,7 @@ export interface RunRow {
   parent_id: string | null;
   deadline_at: number | null;
   compacted: number;
+  traceparent: string | null;
   created_at: number;
   started_at: number | null;
   finished_at: number | null;
@@ -100,6 +101,7 @@ export function toRun(row: RunRow): RunRecord {
     deadlineAt: row.deadline_at,
     compacted: row.compacted === 1,
     cancelRequested: row.cancel_mode,
+    traceparent: row.traceparent ?? null,
     createdAt: row.created_at,
     startedAt: row.started_at,
     finishedAt: row.finished_at,

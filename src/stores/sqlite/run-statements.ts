@@ -22,8 +22,8 @@ const MAILBOX_ORDER = `(r.status = 'running') DESC, (r.priority_rank = 0) DESC, 
  * sorts a key's history.
  */
 const RUN_SQL = {
-  insertRun: `INSERT INTO runs (id, key, flow, input, idempotency_key, priority, priority_rank, preempt, status, parent_id, deadline_at, created_at)
-    VALUES (@id, @key, @flow, @input, @idempotencyKey, @priority, @rank, @preempt, 'queued', @parentId, @deadlineAt, @now)`,
+  insertRun: `INSERT INTO runs (id, key, flow, input, idempotency_key, priority, priority_rank, preempt, status, parent_id, deadline_at, traceparent, created_at)
+    VALUES (@id, @key, @flow, @input, @idempotencyKey, @priority, @rank, @preempt, 'queued', @parentId, @deadlineAt, @traceparent, @now)`,
   runById: `${RUN_SELECT} WHERE r.id = ?`,
   runByIdem: `${RUN_SELECT} WHERE r.idempotency_key = ?`,
   stepsOf:

@@ -65,6 +65,7 @@ export class SqliteContext {
       rank: priorityRank(command.priority),
       parentId: command.parentId ?? null,
       deadlineAt: command.deadlineAt ?? null,
+      traceparent: command.traceparent ?? null,
     });
   }
 

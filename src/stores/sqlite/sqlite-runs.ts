@@ -1,4 +1,4 @@
-import { decideAcquire } from '../../core/owner-lease.js';
+import { decideAcquire, takenOverFrom } from '../../core/owner-lease.js';
 import { reopened } from '../../core/reopen.js';
 import { HoldfastError } from '../../errors.js';
 import {
@@ -11,6 +11,7 @@ import {
   type StepRecord,
 } from '../../model/index.js';
 import type {
+  AcquiredOwner,
   AcquireOwner,
   ClaimNext,
   ClaimOutcome,
@@ -92,11 +93,14 @@ export function sqliteRuns(c: SqliteContext): RunStore {
       }));
     },
 
-    acquireOwner(request: AcquireOwner): Promise<OwnerLease | undefined> {
+    acquireOwner(request: AcquireOwner): Promise<AcquiredOwner | undefined> {
       return batcher.write(() => {
-        const decided = decideAcquire(c.ownerRow(request.key), request);
-        if (decided) q.upsertOwner.run(decided);
-        return decided;
+        const existing = c.ownerRow(request.key);
+        const decided = decideAcquire(existing, request);
+        if (!decided) return undefined;
+        q.upsertOwner.run(decided);
+        const from = takenOverFrom(existing, request);
+        return from === undefined ? decided : { ...decided, takenOverFrom: from };
       });
     },
 

@@ -67,7 +67,7 @@ describe('step retries (D6)', () => {
         error: { code: 'retryable', message: '503 again' },
       },
     ]);
-    expect(w.committed).toEqual([{ runId: handle.id, key: 'repo:a', seq: 0, name: 'call-api' }]);
+    expect(w.committed).toEqual([{ runId: handle.id, key: 'repo:a', seq: 0, name: 'call-api', flow: 'flaky', durationMs: 0 }]);
     const steps = await w.store.getSteps(handle.id);
     expect(steps.map((s) => [s.seq, s.name, s.result, s.committedAt])).toEqual([[0, 'call-api', 'ok after 3 attempt(s)', T0 + 3_000]]);
     // Each retry is a durable wait: the run waits without its key and is claimed again when due.
