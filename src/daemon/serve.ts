@@ -6,6 +6,8 @@ import { systemClock } from '../platform/system-clock.js';
 import { forkWorker } from '../platform/worker-process.js';
 import type { Kernel } from '../runtime/kernel.js';
 import { createAdminRoutes } from './admin/admin-routes.js';
+import { createDashboardRoutes } from './dashboard/dashboard-routes.js';
+import { createDaemonMetrics } from './metrics/daemon-metrics.js';
 import type { CommandSink } from './command-sink.js';
 import { createDaemonKernel, createClientKernel, openConfiguredStore, registerSchedules, wakeWithHints } from './daemon-kernel.js';
 import { ConfigError } from './config-schema.js';
@@ -59,14 +61,17 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const { logger } = options;
   const { store } = openConfiguredStore(config);
   const workers = config.workers ?? 0;
-  let kernel: Kernel;
+  const kernel: Kernel =
+    workers === 0 ? createDaemonKernel(config, store, logger, wakeWithHints(store)) : createClientKernel(config, store, logger);
   let supervisor: Supervisor | undefined;
+  const workerStatus = () => supervisor?.status() ?? [];
+  // Metrics tail the event feed from its newest event: started first, they count the runs recovered at start.
+  const metrics = createDaemonMetrics({ store, clock: systemClock, logger, kernel, workers: workers > 0 ? workerStatus : undefined });
+  await metrics.start();
   if (workers === 0) {
-    kernel = createDaemonKernel(config, store, logger, wakeWithHints(store));
     await kernel.start();
     await registerSchedules(kernel, config);
   } else {
-    kernel = createClientKernel(config, store, logger);
     supervisor = new Supervisor({
       count: workers,
       spawn: (slot) => forkWorker(workerModule(), [file, String(slot)], process.env),
@@ -108,8 +113,9 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       }),
     );
   if (config.ingress?.translators) routes.push(createCustomIngress(config.ingress.translators, { bodyLimitBytes, submit, log }));
-  const client = daemonClient({ store, kernel, workers: () => supervisor?.status() ?? [] });
+  const client = daemonClient({ store, kernel, workers: workerStatus });
   routes.push(createAdminRoutes({ client, adminToken: config.adminToken, submit }));
+  routes.push(metrics.routes(), createDashboardRoutes());
   const app = createHttpApp({
     routes,
     readiness: async () => {
@@ -131,6 +137,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     });
   } catch (error) {
     await janitor.stop();
+    await metrics.stop();
     if (supervisor) await supervisor.stop('SIGTERM', 5_000);
     else await kernel.stop({ timeoutMs: 5_000 });
     await store.close();
@@ -147,6 +154,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     async teardown() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       await janitor.stop();
+      await metrics.stop();
       if (supervisor) await supervisor.stop('SIGTERM', config.shutdown?.timeoutMs ?? 30_000);
       await kernel.stop({ timeoutMs: config.shutdown?.timeoutMs ?? 30_000 }); // a client kernel flushes its event feed
       await store.close();

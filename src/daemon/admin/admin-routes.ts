@@ -10,6 +10,7 @@ import { requireBearerToken } from './admin-auth.js';
 import { answerError, answerProblem } from './admin-errors.js';
 import { effectStatusesParam, integerParam, parseCancel, parseCommand, parseCompact, runStatusesParam } from './admin-requests.js';
 import { streamEvents, type EventStreamTiming } from './event-stream.js';
+import { SharedFeedReader } from './shared-feed-reader.js';
 
 export interface AdminRoutesOptions {
   /** What every route reads and acts through. */
@@ -50,6 +51,7 @@ export function createAdminRoutes(options: AdminRoutesOptions): Hono {
   const clock = options.clock ?? systemClock;
   const timing: EventStreamTiming = { pollMs: 250, keepAliveMs: 15_000, ...options.eventStream };
   const submit: CommandSink = options.submit ?? ((command) => client.submit(command));
+  const feed = new SharedFeedReader(client, clock, timing.pollMs);
   const app = new Hono();
 
   app.onError((error, c) => answerError(c, error));
@@ -111,7 +113,7 @@ export function createAdminRoutes(options: AdminRoutesOptions): Hono {
       0,
     );
     const limit = integerParam('limit', c.req.query('limit'), 1, 1000, 100);
-    if ((c.req.header('accept') ?? '').includes('text/event-stream')) return streamEvents(c, client, clock, timing, { after, limit });
+    if ((c.req.header('accept') ?? '').includes('text/event-stream')) return streamEvents(c, feed, clock, timing, { after, limit });
     return c.json(await client.events({ after, limit }));
   });
   return app;

@@ -2,8 +2,8 @@ import type { Context } from 'hono';
 import { streamSSE, type SSEStreamingApi } from 'hono/streaming';
 import { StoreUnavailableError } from '../../errors.js';
 import type { Clock } from '../../ports/clock.js';
-import type { HoldfastClient } from '../client/holdfast-client.js';
 import { errorBody } from './admin-errors.js';
+import type { SharedFeedReader } from './shared-feed-reader.js';
 
 export interface EventStreamTiming {
   /** How often the feed is read while the client is caught up (default 250 ms). */
@@ -16,14 +16,15 @@ export interface EventStreamTiming {
  * Streams the run-event feed as server-sent events from `after`: each event is `id: <seq>`,
  * `event: <type>`, `data: <the event as JSON>`, so a client that reconnects with `Last-Event-ID`
  * resumes after the last event it got, missing none (the feed is durable). Reads a page, writes
- * it, and while caught up reads again every `pollMs` through the injected clock; a comment line
+ * it, and while caught up reads again at the next tick of the reader the streams share (every
+ * `pollMs`; one store read serves every caught-up stream); a comment line
  * (`: keep-alive`) goes out when the stream was silent for `keepAliveMs`. A store that is briefly
  * unavailable is reported as an `error` event and the stream goes on; it ends when the client
  * disconnects, or on any other error (after an `error` event).
  */
 export function streamEvents(
   c: Context,
-  client: HoldfastClient,
+  feed: SharedFeedReader,
   clock: Clock,
   timing: EventStreamTiming,
   start: { readonly after: number; readonly limit: number },
@@ -37,11 +38,11 @@ export function streamEvents(
     while (!stopped.signal.aborted) {
       let full = false;
       try {
-        const page = await client.events({ after: cursor, limit: start.limit });
-        for (const event of page.events) {
-          await stream.writeSSE({ id: String(event.seq), event: event.type, data: JSON.stringify(event) });
+        const page = await feed.read(cursor, start.limit);
+        if (page.events.length > 0) {
+          await stream.write(feed.sseText(page));
+          lastWrite = clock.monotonic();
         }
-        if (page.events.length > 0) lastWrite = clock.monotonic();
         cursor = page.next;
         full = page.events.length >= start.limit;
       } catch (error) {
@@ -54,27 +55,11 @@ export function streamEvents(
         await stream.write(': keep-alive\n\n');
         lastWrite = clock.monotonic();
       }
-      await sleep(clock, timing.pollMs, stopped.signal);
+      await feed.nextTick(stopped.signal);
     }
   });
 }
 
 async function writeError(stream: SSEStreamingApi, error: unknown): Promise<void> {
   await stream.writeSSE({ event: 'error', data: JSON.stringify(errorBody(error)) });
-}
-
-/** Resolves after `ms` on the injected clock, or at once when `signal` aborts. */
-function sleep(clock: Clock, ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = clock.setTimer(ms, () => {
-      signal.removeEventListener('abort', wake);
-      resolve();
-    });
-    function wake() {
-      timer.cancel();
-      resolve();
-    }
-    signal.addEventListener('abort', wake, { once: true });
-  });
 }

@@ -61,6 +61,20 @@ describe('holdfast serve: GitHub webhooks', () => {
     expect(collapsed.status).toBe(204);
 
     expect(await runCount(daemon.url)).toBe(2);
+
+    // The same daemon serves its metrics and its dashboard.
+    const counted = (text: string) =>
+      text.includes('flow="answer",status="completed"} 1') && text.includes('flow="review",status="completed"} 1');
+    let metrics = '';
+    for (let i = 0; i < 100 && !counted(metrics); i++) {
+      metrics = await (await fetch(`${daemon.url}/metrics`)).text();
+      if (!counted(metrics)) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(metrics).toContain('holdfast_runs_finished_total{flow="review",status="completed"} 1');
+    expect(metrics).toContain('holdfast_runs_finished_total{flow="answer",status="completed"} 1');
+    const page = await fetch(`${daemon.url}/`);
+    expect(page.headers.get('content-type')).toContain('text/html');
+    expect(await page.text()).toContain('holdfast');
   }, 60_000);
 
   it('an urgent comment during a running agent turn preempts it; the turn resumes afterwards, visible in holdfast run --url', async () => {
