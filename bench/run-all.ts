@@ -8,7 +8,7 @@
 //   5. recovery of 1,000 in-flight keys after a SIGKILL (recovery.ts)
 //   6. durable execution: effects/s, timer precision, journal bytes, commit p99 during compaction (durable.ts)
 //   7. webhook ingress: signed webhooks/s through HTTP, webhook → run started (webhooks.ts)
-//   8-9. lanes.ts and provider-kill.ts, when present, as child processes (output passed through)
+//   8-10. lanes.ts, provider-kill.ts and dashboard.ts (needs Chromium), when present, as child processes (output passed through)
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { cpus, platform, release } from 'node:os';
@@ -98,6 +98,8 @@ heading('8. lane leases (bench/lanes.ts)');
 const lanes = await runChild('lanes.ts');
 heading('9. provider process groups (bench/provider-kill.ts)');
 const providerKill = await runChild('provider-kill.ts');
+heading('10. dashboard under load (bench/dashboard.ts)');
+const dashboard = await runChild('dashboard.ts');
 
 const totalSeconds = (performance.now() - began) / 1000;
 console.log(`\ntotal ${totalSeconds.toFixed(1)} s`);
@@ -111,7 +113,7 @@ console.log(
     recovery,
     durable,
     webhooks,
-    children: [lanes, providerKill],
+    children: [lanes, providerKill, dashboard],
     totalSeconds: Number(totalSeconds.toFixed(1)),
   })}`,
 );
