@@ -128,4 +128,28 @@ describe('holdfast serve: supervisor', () => {
     );
     expect(back[0]).toMatchObject({ pid: before!.pid, restarts: 0 });
   }, 60_000);
+
+  it('with killHung, a worker whose event loop is blocked is killed and restarted', async () => {
+    const daemon = await startDaemonProcess({ HF_WORKERS: '1', HF_KILL_HUNG: '1' });
+    const [before] = await waitFor(
+      'the worker running',
+      () => workers(daemon.url),
+      (w) => w[0]?.state === 'running',
+    );
+    const response = await fetch(`${daemon.url}/v1/commands`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ key: 'spin:2', flow: 'block', input: { ms: 8_000 } }),
+    });
+    expect(response.status).toBe(202);
+    const after = await waitFor(
+      'the hung worker killed and restarted',
+      () => workers(daemon.url),
+      (w) => (w[0]?.restarts ?? 0) >= 1 && w[0]?.pid !== before!.pid,
+      20_000,
+    );
+    expect(after[0]!.pid).not.toBe(before!.pid);
+    expect(daemon.fixture.stderr()).toContain('worker hung; killing it (killHung)');
+    expect(isAlive(before!.pid!)).toBe(false);
+  }, 60_000);
 });
