@@ -350,3 +350,18 @@ export class AdminApiError extends HoldfastError {
     this.status = status;
   }
 }
+
+/**
+ * A lane tree path that leaves the tree the lanes share: absolute (`/etc`, `C:\x`,
+ * `\\server\share`) or climbing above its root with `..` (`../x`). Nothing was written.
+ */
+export class LanePathRefusedError extends InvalidInputError {
+  readonly path: string;
+  constructor(path: string, why: string) {
+    super(
+      `tree path ${JSON.stringify(path)} ${why}, so it could name files outside the tree the lanes share; name it relative to that root (for example "src/api")`,
+      'lane_path_refused',
+    );
+    this.path = path;
+  }
+}

@@ -1,5 +1,5 @@
-import { isOnlyGlobs, normalizeTree } from '../core/lane-lease/paths.js';
-import { InvalidInputError } from '../errors.js';
+import { isOnlyGlobs, normalizeTree, pathRefusal } from '../core/lane-lease/paths.js';
+import { InvalidInputError, LanePathRefusedError } from '../errors.js';
 import { LANE_MODES, type LaneMode } from '../model/lane.js';
 
 /** Input checks of the lane service. Each throws InvalidInputError naming the bad field; nothing is written. */
@@ -26,7 +26,11 @@ export function checkMode(mode: unknown): LaneMode | undefined {
   return mode as LaneMode;
 }
 
-/** A tree of path prefixes: no blank path, not only globs. Returns its normal form. */
+/**
+ * A tree of path prefixes: no blank path, not only globs, none leaving the tree (absolute, or
+ * climbing above the root with `..`: LanePathRefusedError). Returns its normal form. Only new
+ * requests pass here; journaled trees are never checked again (see normalizePath).
+ */
 export function checkTree(tree: unknown): string[] {
   if (!Array.isArray(tree) || !tree.every((p) => typeof p === 'string')) {
     throw new InvalidInputError('tree must be a list of path prefixes (for example ["src/api", "docs/"])', 'invalid_tree');
@@ -38,6 +42,10 @@ export function checkTree(tree: unknown): string[] {
       `tree [${tree.join(', ')}] is only globs, which would claim everything; name the path prefixes the work touches`,
       'invalid_tree',
     );
+  }
+  for (const path of tree) {
+    const refusal = pathRefusal(path);
+    if (refusal !== undefined) throw new LanePathRefusedError(path, refusal);
   }
   return normalizeTree(tree);
 }
