@@ -27,8 +27,6 @@ export interface JanitorOptions {
   /** How long ended process group records are kept (default one day). */
   readonly processRecordsRetainMs?: number;
   readonly logger?: Logger;
-  /** The same as `logger`. */
-  readonly log?: Logger;
 }
 
 /** What one sweep did. Counts are of what this janitor did itself: janitors sweeping together never count one thing twice. */
@@ -92,7 +90,7 @@ export function createJanitor(options: JanitorOptions): Janitor {
     janitorId: options.janitorId ?? `${host}/${self.pid}/janitor-${systemRandom.uuid()}`,
     pid: self.pid,
     isAlive: probeProcessAlive,
-    logger: options.logger ?? options.log ?? silentLogger,
+    logger: options.logger ?? silentLogger,
   };
   const scratchRoot = options.scratchRoot ?? defaultScratchRoot(store.localDirectory);
   const socketDir = options.socketDir ?? store.localDirectory;

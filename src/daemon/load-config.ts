@@ -89,11 +89,12 @@ async function resolveModuleFields(raw: Record<string, unknown>, dir: string, fi
 
 function applyEnv(raw: unknown, env: Readonly<Record<string, string | undefined>>): unknown {
   if (typeof raw !== 'object' || raw === null) return raw;
-  const config = raw as Record<string, unknown> & { ingress?: Record<string, unknown> & { github?: Record<string, unknown> } };
+  const config = raw as { ingress?: { github?: object } };
   const secret = env.HOLDFAST_GITHUB_SECRET;
   const token = env.HOLDFAST_ADMIN_TOKEN;
-  let out: Record<string, unknown> = config;
-  if (secret) out = { ...out, ingress: { ...config.ingress, github: { ...config.ingress?.github, secret } } };
-  if (token) out = { ...out, adminToken: token };
-  return out;
+  return {
+    ...config,
+    ...(secret && { ingress: { ...config.ingress, github: { ...config.ingress?.github, secret } } }),
+    ...(token && { adminToken: token }),
+  };
 }

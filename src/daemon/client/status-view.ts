@@ -19,18 +19,20 @@ export async function readStatus(store: Store, clock: Clock, source: string): Pr
     if (runs) runs.push(run);
     else byKey.set(run.key, [run]);
   }
-  const keys: KeyStatus[] = [];
-  for (const [key, runs] of [...byKey].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-    const lease = await store.getOwner(key);
-    keys.push({
+  const sorted = [...byKey].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  // The owner leases of every key are read together, not one round trip after another.
+  const leases = await Promise.all(sorted.map(([key]) => store.getOwner(key)));
+  const keys: KeyStatus[] = sorted.map(([key, runs], i) => {
+    const lease = leases[i];
+    return {
       key,
       owner: lease ? { ownerId: lease.ownerId, epoch: lease.epoch, expiresAt: lease.expiresAt, live: lease.expiresAt > at } : null,
       queued: countByPriority(runs.filter((r) => r.status === 'queued')),
       running: brief(runs.find((r) => r.status === 'running')),
       parked: runs.filter((r) => r.status === 'waiting' && r.parked).map(waitingBrief),
       waiting: runs.filter((r) => r.status === 'waiting' && !r.parked).map(waitingBrief),
-    });
-  }
+    };
+  });
   return {
     source,
     at,
