@@ -83,3 +83,46 @@ export async function cli(
 export function agentPids(pidDir: string): number[] {
   return readdirSync(pidDir).map(Number);
 }
+
+/** Polls `read` every 100 ms until `ok` holds; fails naming `what` and the last value after `timeoutMs`. */
+export async function waitFor<T>(what: string, read: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 30_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  let last: T | undefined;
+  while (Date.now() < end) {
+    last = await read();
+    if (ok(last)) return last;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last)}`);
+}
+
+/** Waits until the daemon's event feed holds an event `type` of run `runId`. */
+export async function waitForEvent(url: string, type: string, runId: string): Promise<void> {
+  await waitFor(
+    `${type} of run ${runId}`,
+    async () => (await admin<{ events: { type: string; runId: string | null }[] }>(url, '/v1/events?after=0&limit=1000')).events,
+    (events) => events.some((e) => e.type === type && e.runId === runId),
+  );
+}
+
+/** Waits until run `id` has ended (completed, failed or cancelled) and returns it as the admin API shows it. */
+export async function runSettled<T extends { status: string } = { status: string; result?: unknown; attempts: number }>(
+  url: string,
+  id: string,
+): Promise<T> {
+  return waitFor(
+    `run ${id} to end`,
+    () => admin<T>(url, `/v1/runs/${id}`),
+    (run) => ['completed', 'failed', 'cancelled'].includes(run.status),
+  );
+}
+
+/** POSTs a generic command to `/v1/commands`; returns the HTTP status and the run id it was given. */
+export async function submitCommand(url: string, command: Record<string, unknown>): Promise<{ status: number; runId: string }> {
+  const response = await fetch(`${url}/v1/commands`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(command),
+  });
+  return { status: response.status, runId: ((await response.json()) as { runId: string }).runId };
+}

@@ -3,17 +3,8 @@
 // SIGKILL of the daemon leaves no provider process alive.
 import { describe, expect, it } from 'vitest';
 import { issueCommentCreated } from '../../support/github-payloads.js';
-import { admin, agentPids, daemonDir, deliver, startDaemonProcess } from '../../support/daemon.js';
+import { admin, agentPids, daemonDir, deliver, runSettled, startDaemonProcess, submitCommand, waitForEvent } from '../../support/daemon.js';
 import { isAlive, until } from '../../support/processes.js';
-
-async function waitForEvent(url: string, type: string, runId: string): Promise<void> {
-  for (let i = 0; i < 400; i++) {
-    const { events } = await admin<{ events: { type: string; runId: string | null }[] }>(url, '/v1/events?after=0&limit=1000');
-    if (events.some((e) => e.type === type && e.runId === runId)) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`no ${type} for ${runId}`);
-}
 
 /** The agent records its pid as it starts, just after the turn started. */
 async function agentsStarted(pidDir: string): Promise<number[]> {
@@ -28,12 +19,7 @@ async function agentsStarted(pidDir: string): Promise<number[]> {
 
 /** Submits a run of the `stubborn` flow (a step that ignores its abort signal) and waits for it to start. */
 async function startStubbornRun(url: string, ms = 30_000): Promise<string> {
-  const response = await fetch(`${url}/v1/commands`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ key: 'stubborn:1', flow: 'stubborn', input: { ms } }),
-  });
-  const { runId } = (await response.json()) as { runId: string };
+  const { runId } = await submitCommand(url, { key: 'stubborn:1', flow: 'stubborn', input: { ms } });
   await waitForEvent(url, 'run:started', runId);
   return runId;
 }
@@ -57,12 +43,7 @@ describe('holdfast serve: lifetime guards', () => {
     );
 
     const second = await startDaemonProcess({ HF_AGENT_MS: '200' }, where);
-    let status = '';
-    for (let i = 0; i < 400 && status !== 'completed'; i++) {
-      status = (await admin<{ status: string }>(second.url, `/v1/runs/${runId}`)).status;
-      if (status !== 'completed') await new Promise((r) => setTimeout(r, 50));
-    }
-    expect(status).toBe('completed');
+    expect((await runSettled(second.url, runId)).status).toBe('completed');
     const run = await admin<{ steps: { name: string }[] }>(second.url, `/v1/runs/${runId}`);
     expect(run.steps.map((s) => s.name)).toEqual(['read', 'turn:agent', 'reply']);
     second.fixture.child.kill('SIGINT');
@@ -93,12 +74,7 @@ describe('holdfast serve: lifetime guards', () => {
     expect(await daemon.fixture.exited()).toEqual({ code: 143, signal: null });
     expect(daemon.fixture.stderr()).toContain('teardown took longer than shutdown.timeoutMs');
     const next = await startDaemonProcess({}, where);
-    let status = '';
-    for (let i = 0; i < 200 && status !== 'completed'; i++) {
-      status = (await admin<{ status: string }>(next.url, `/v1/runs/${runId}`)).status;
-      if (status !== 'completed') await new Promise((r) => setTimeout(r, 50));
-    }
-    expect(status).toBe('completed');
+    expect((await runSettled(next.url, runId)).status).toBe('completed');
   }, 60_000);
 
   it('SIGKILL of the daemon mid-turn leaves no provider process alive within 2 s', async () => {

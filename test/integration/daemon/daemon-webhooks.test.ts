@@ -2,26 +2,12 @@
 // unsupported deliveries store nothing, and an urgent comment preempts a running agent turn.
 import { describe, expect, it } from 'vitest';
 import { issueCommentCreated, reviewCommentCreated, reviewSubmitted } from '../../support/github-payloads.js';
-import { admin, cli, deliver, startDaemonProcess } from '../../support/daemon.js';
+import { admin, cli, deliver, runSettled, startDaemonProcess, waitForEvent } from '../../support/daemon.js';
 
 interface RunJson {
   readonly id: string;
   readonly status: string;
   readonly result?: unknown;
-}
-
-async function runStatus(url: string, id: string): Promise<RunJson> {
-  return admin<RunJson>(url, `/v1/runs/${id}`);
-}
-
-/** Polls the admin API until the run has ended. */
-async function settled(url: string, id: string): Promise<RunJson> {
-  for (let i = 0; i < 600; i++) {
-    const run = await runStatus(url, id);
-    if (['completed', 'failed', 'cancelled'].includes(run.status)) return run;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`run ${id} did not end within 30 s`);
 }
 
 async function runCount(url: string): Promise<number> {
@@ -36,7 +22,7 @@ describe('holdfast serve: GitHub webhooks', () => {
     expect(first.status).toBe(202);
     expect(first.body).toMatchObject({ created: true, key: 'repo:acme/web', type: 'pr_comment' });
     const runId = first.body!.runId as string;
-    const run = await settled(daemon.url, runId);
+    const run = await runSettled<RunJson>(daemon.url, runId);
     expect(run.status).toBe('completed');
     expect(String(run.result)).toContain('@carol answer: looks good');
 
@@ -81,23 +67,15 @@ describe('holdfast serve: GitHub webhooks', () => {
     const daemon = await startDaemonProcess({ HF_AGENT_MS: '8000' });
     const slow = await deliver(daemon.url, 'issue_comment', issueCommentCreated('carol'), 'p-1');
     const slowId = slow.body!.runId as string;
-    const seen = async (type: string, runId: string) => {
-      for (let i = 0; i < 400; i++) {
-        const { events } = await admin<{ events: { type: string; runId: string | null }[] }>(daemon.url, '/v1/events?after=0&limit=1000');
-        if (events.some((e) => e.type === type && e.runId === runId)) return;
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      throw new Error(`no ${type} for ${runId}`);
-    };
-    await seen('turn:started', slowId);
+    await waitForEvent(daemon.url, 'turn:started', slowId);
     const urgent = await deliver(daemon.url, 'pull_request_review_comment', reviewCommentCreated('dana'), 'p-2');
     expect(urgent.status).toBe(202);
     const urgentId = urgent.body!.runId as string;
-    await seen('run:parked', slowId);
-    await seen('run:completed', urgentId);
-    await seen('run:resumed', slowId);
-    await seen('run:completed', slowId);
-    const done = await runStatus(daemon.url, slowId);
+    await waitForEvent(daemon.url, 'run:parked', slowId);
+    await waitForEvent(daemon.url, 'run:completed', urgentId);
+    await waitForEvent(daemon.url, 'run:resumed', slowId);
+    await waitForEvent(daemon.url, 'run:completed', slowId);
+    const done = await admin<RunJson>(daemon.url, `/v1/runs/${slowId}`);
     expect(String(done.result)).toContain('(resumed)');
 
     const shown = await cli(['run', slowId.slice(0, 8), '--url', daemon.url]);

@@ -3,7 +3,7 @@
 // a hung worker is reported, never restarted for being slow.
 import { describe, expect, it } from 'vitest';
 import { issueCommentCreated } from '../../support/github-payloads.js';
-import { admin, agentPids, daemonDir, deliver, startDaemonProcess } from '../../support/daemon.js';
+import { admin, agentPids, daemonDir, deliver, startDaemonProcess, submitCommand, waitFor } from '../../support/daemon.js';
 import { FIXTURES, isAlive, startFixture, until } from '../../support/processes.js';
 import { join } from 'node:path';
 
@@ -16,17 +16,6 @@ interface Worker {
 
 async function workers(url: string): Promise<Worker[]> {
   return (await admin<{ workers: Worker[] }>(url, '/v1/status')).workers;
-}
-
-async function waitFor<T>(what: string, read: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 30_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: T | undefined;
-  while (Date.now() < end) {
-    last = await read();
-    if (ok(last)) return last;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last)}`);
 }
 
 describe('holdfast serve: supervisor', () => {
@@ -107,12 +96,8 @@ describe('holdfast serve: supervisor', () => {
       () => workers(daemon.url),
       (w) => w[0]?.state === 'running',
     );
-    const response = await fetch(`${daemon.url}/v1/commands`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ key: 'spin:1', flow: 'block', input: { ms: 5_000 } }),
-    });
-    expect(response.status).toBe(202);
+    const submitted = await submitCommand(daemon.url, { key: 'spin:1', flow: 'block', input: { ms: 5_000 } });
+    expect(submitted.status).toBe(202);
     const hung = await waitFor(
       'the worker reported hung',
       () => workers(daemon.url),
@@ -136,12 +121,8 @@ describe('holdfast serve: supervisor', () => {
       () => workers(daemon.url),
       (w) => w[0]?.state === 'running',
     );
-    const response = await fetch(`${daemon.url}/v1/commands`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ key: 'spin:2', flow: 'block', input: { ms: 8_000 } }),
-    });
-    expect(response.status).toBe(202);
+    const submitted = await submitCommand(daemon.url, { key: 'spin:2', flow: 'block', input: { ms: 8_000 } });
+    expect(submitted.status).toBe(202);
     const after = await waitFor(
       'the hung worker killed and restarted',
       () => workers(daemon.url),
