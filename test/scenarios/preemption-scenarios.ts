@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createKernel, defineFlow, type KernelEventName, type Kernel, type Store, type PreemptKind } from 'holdfast';
+import { createKernel, defineFlow, type Flow, type KernelEventName, type Kernel, type Store, type PreemptKind } from 'holdfast';
 import { fakeProvider, seededRandom, virtualClock, type FakeProvider, type VirtualClock } from 'holdfast/testing';
 import type { StoreTrace } from './store-trace.js';
 
@@ -60,7 +60,12 @@ const TRACE: KernelEventName[] = [
   'turn:aborted',
 ];
 
-async function world(target: ScenarioStore, options: { ignoreAbort?: boolean } = {}): Promise<World> {
+/** A kernel on the target store with a scripted agent; `flows` and `seed` replace the default work/reply flows and seed 42. */
+async function world(
+  target: ScenarioStore,
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- flows of any input/output types
+  options: { ignoreAbort?: boolean; flows?: readonly Flow<any, unknown>[]; seed?: number } = {},
+): Promise<World> {
   const clock = virtualClock(0);
   const { store, trace } = target.makeStore();
   const names = new Map<string, string>();
@@ -75,10 +80,10 @@ async function world(target: ScenarioStore, options: { ignoreAbort?: boolean } =
   );
   const kernel = createKernel({
     store,
-    flows: [work, reply],
+    flows: options.flows ?? [work, reply],
     providers: { agent },
     clock,
-    random: seededRandom(42),
+    random: seededRandom(options.seed ?? 42),
     pollIntervalMs: 60_000,
   });
   trace?.watch(kernel);
@@ -334,23 +339,13 @@ export function preemptionScenarios(title: string, target: ScenarioStore): void 
     });
 
     it('a worker never starts a turn while durable urgent demand is pending, even if nobody signalled it (K5)', async () => {
-      const w = await world(target);
       let releasePlan!: () => void;
       const gated = defineFlow('gated', async (ctx) => {
         await ctx.step('plan', () => new Promise<string>((resolve) => (releasePlan = () => resolve('p'))));
         return ctx.turn('agent', { prompt: 'go' });
       });
-      const kernel = createKernel({
-        store: w.store,
-        flows: [gated, reply],
-        providers: { agent: w.agent },
-        clock: w.clock,
-        random: seededRandom(3),
-        pollIntervalMs: 60_000,
-      });
-      w.trace?.watch(kernel);
-      await w.kernel.stop();
-      await kernel.start();
+      const w = await world(target, { flows: [gated, reply], seed: 3 });
+      const kernel = w.kernel;
       const started = kernel.once('run:started');
       const job = await kernel.submit({ key: 'repo:b', flow: 'gated' });
       await started;
@@ -381,19 +376,9 @@ export function preemptionScenarios(title: string, target: ScenarioStore): void 
     });
 
     it('urgent never preempts urgent: an urgent burst runs in arrival order', async () => {
-      const w = await world(target);
       const slowUrgent = defineFlow('slow-urgent', async (ctx) => ctx.turn<string>('agent', { prompt: 'u' }));
-      const kernel = createKernel({
-        store: w.store,
-        flows: [slowUrgent, reply],
-        providers: { agent: w.agent },
-        clock: w.clock,
-        random: seededRandom(4),
-        pollIntervalMs: 60_000,
-      });
-      w.trace?.watch(kernel);
-      await w.kernel.stop();
-      await kernel.start();
+      const w = await world(target, { flows: [slowUrgent, reply], seed: 4 });
+      const kernel = w.kernel;
       const turnStarted = kernel.once('turn:started');
       const a = await kernel.submit({ key: 'k', flow: 'slow-urgent', priority: 'urgent' });
       await turnStarted;
