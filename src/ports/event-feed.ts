@@ -37,6 +37,8 @@ export interface EventFeedStore {
   appendEvents(events: readonly NewFeedEvent[]): Promise<void>;
   /** Events after the cursor, oldest first, at most `limit`. */
   readEvents(query: FeedQuery): Promise<FeedEvent[]>;
+  /** The seq of the newest event in the feed (0 when it is empty): a cursor that skips the history. */
+  latestEventSeq(): Promise<number>;
   /** Deletes events older than `before` (retention of the feed); returns how many were deleted. */
   pruneEvents(before: Millis): Promise<number>;
 }

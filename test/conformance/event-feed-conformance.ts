@@ -72,6 +72,17 @@ export function runEventFeedConformance(name: string, makeStore: () => Promise<S
       await store.close();
     });
 
+    it('names the newest seq: 0 for an empty feed, the last appended one after appends', async () => {
+      const store = await makeStore();
+      expect(await store.latestEventSeq()).toBe(0);
+      await store.appendEvents([event('a', 1), event('b', 1)]);
+      await store.appendEvents([event('c', 1)]);
+      const all = await store.readEvents({ after: 0, limit: 10 });
+      expect(await store.latestEventSeq()).toBe(all.at(-1)!.seq);
+      expect(await store.readEvents({ after: await store.latestEventSeq(), limit: 10 })).toEqual([]);
+      await store.close();
+    });
+
     it('prunes events older than the instant given and never reuses a seq, even after pruning all of them', async () => {
       const store = await makeStore();
       await store.appendEvents([event('old', 100), event('older', 50), event('new', 200), event('edge', 150)]);

@@ -4,7 +4,7 @@ import type { EventFeedStore, FeedEvent } from '../../ports/event-feed.js';
 import type { Logger } from '../../ports/logger.js';
 
 export interface FeedTailOptions {
-  readonly store: Pick<EventFeedStore, 'readEvents'>;
+  readonly store: Pick<EventFeedStore, 'readEvents' | 'latestEventSeq'>;
   readonly clock: Clock;
   readonly logger: Logger;
   /** Called with every event read, in feed order, once. */
@@ -83,7 +83,7 @@ export class FeedTail {
 
   private async read(): Promise<void> {
     try {
-      this.cursor ??= await this.newestSeq();
+      this.cursor ??= await this.options.store.latestEventSeq();
       for (let page = 0; page < this.maxPages; page++) {
         const events = await this.options.store.readEvents({ after: this.cursor, limit: this.pageSize });
         for (const event of events) {
@@ -98,35 +98,5 @@ export class FeedTail {
       this.options.onRead?.(unavailable ? 'unavailable' : 'error');
       if (!unavailable) this.options.logger.warn('holdfast: metrics could not read the event feed; trying again', { error: String(error) });
     }
-  }
-
-  /**
-   * The seq of the newest event (0 for an empty feed), found with the cursor read alone: gallop
-   * forward from the first event, then bisect. A few dozen indexed reads for billions of events.
-   */
-  private async newestSeq(): Promise<number> {
-    const after = async (seq: number) => (await this.options.store.readEvents({ after: seq, limit: 1 }))[0]?.seq;
-    const first = await after(0);
-    if (first === undefined) return 0;
-    // Invariant: `low` is an event's seq (so the newest is >= low); nothing lies after `high`.
-    let low = first;
-    let step = 1;
-    let high: number;
-    for (;;) {
-      const next = await after(low + step);
-      if (next === undefined) {
-        high = low + step;
-        break;
-      }
-      low = next;
-      step *= 2;
-    }
-    while (low < high) {
-      const middle = Math.floor((low + high) / 2);
-      const next = await after(middle);
-      if (next === undefined) high = middle;
-      else low = next;
-    }
-    return low;
   }
 }

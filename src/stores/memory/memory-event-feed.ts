@@ -24,6 +24,10 @@ export function memoryEventFeed(s: MemoryState): EventFeedStore {
       return found;
     },
 
+    async latestEventSeq() {
+      return events.at(-1)?.seq ?? 0;
+    },
+
     async pruneEvents(before) {
       s.open();
       const kept = events.filter((e) => e.at >= before);

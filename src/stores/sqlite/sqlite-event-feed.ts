@@ -7,6 +7,7 @@ const FEED_SQL = {
   insert: 'INSERT INTO events (at, type, run_id, key, data) VALUES (@at, @type, @runId, @key, @data)',
   after: 'SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT ?',
   afterOfRun: 'SELECT * FROM events INDEXED BY events_by_run WHERE run_id = ? AND seq > ? ORDER BY seq LIMIT ?',
+  latest: 'SELECT COALESCE(MAX(seq), 0) AS seq FROM events',
   prune: 'DELETE FROM events WHERE at < ?',
 } as const;
 
@@ -40,6 +41,10 @@ export function sqliteEventFeed(c: SqliteContext): EventFeedStore {
         query.runId === undefined ? sql.after.all(query.after, limit) : sql.afterOfRun.all(query.runId, query.after, limit),
       ) as EventRow[];
       return rows.map(toFeedEvent);
+    },
+
+    async latestEventSeq(): Promise<number> {
+      return (c.read(() => sql.latest.get()) as { seq: number }).seq;
     },
 
     pruneEvents(before: number): Promise<number> {

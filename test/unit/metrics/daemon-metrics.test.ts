@@ -200,7 +200,7 @@ describe('daemon metrics from the run-event feed (memory store, virtual clock)',
   });
 });
 
-describe('FeedTail finds the newest seq with cursor reads alone', () => {
+describe('FeedTail starts after the newest seq', () => {
   /** A feed holding exactly `seqs` (increasing, with gaps), that counts its reads. */
   function feed(seqs: readonly number[]) {
     let reads = 0;
@@ -212,6 +212,10 @@ describe('FeedTail finds the newest seq with cursor reads alone', () => {
       readEvents: async ({ after, limit }: { after: number; limit: number }) => {
         reads++;
         return events.filter((e) => e.seq > after).slice(0, limit);
+      },
+      latestEventSeq: async () => {
+        reads++;
+        return events.at(-1)?.seq ?? 0;
       },
     };
   }
