@@ -110,7 +110,7 @@ export interface OwnerLease {
   readonly ownerId: string | null;
   readonly epoch: Epoch;
   readonly expiresAt: Millis;
-  /** Out-of-band wake channel of the owning process (a socket path), if it publishes one. */
+  /** Out-of-band wake channel of the owning process (a unix socket path, or `pg-notify:<channel>` on Postgres), if it publishes one. */
   readonly channel: string | null;
 }
 

@@ -6,6 +6,7 @@ import type { OutboxStore } from './outbox-store.js';
 import type { ProcessRecordStore } from './process-record-store.js';
 import type { RunStore } from './run-store.js';
 import type { ScheduleStore } from './schedule-store.js';
+import type { WakeTransport, WakeTransportContext } from './wake.js';
 
 /**
  * The store port: the durable truth of holdfast (K2). Runs, commands and owner leases
@@ -24,6 +25,14 @@ export interface Store extends RunStore, DurableStore, OutboxStore, ScheduleStor
    * not shared through the local file system.
    */
   readonly localDirectory?: string;
+
+  /**
+   * Optional capability: a wake transport through the store's own server (Postgres:
+   * `LISTEN/NOTIFY`), for kernels that share the store from different hosts. A kernel not given
+   * `wake` uses it in preference to sockets in `localDirectory`. Called once per kernel; nothing
+   * connects until the kernel listens or sends. Absent for stores without such a channel.
+   */
+  wakeTransport?(context: WakeTransportContext): WakeTransport;
 
   /**
    * Optional capability: keeps this process's owner leases renewed from a thread of its own, with

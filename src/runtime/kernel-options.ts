@@ -48,8 +48,10 @@ export interface KernelOptions {
    */
   readonly pollIntervalMs?: number;
   /**
-   * How other processes wake this kernel and how it wakes them (K2). Default: unix sockets in the
-   * store's `localDirectory` when it has one (SQLite), none otherwise. `null` turns it off.
+   * How other processes wake this kernel and how it wakes them (K2). Default: the store's own
+   * transport when it offers one (`store.wakeTransport`: Postgres `LISTEN/NOTIFY`, across hosts),
+   * else unix sockets in the store's `localDirectory` (SQLite), else none. `null` turns it off. A
+   * transport that reconnects after a drop makes the kernel re-read the store at once (catch-up).
    */
   readonly wake?: WakeTransport | null;
   /**

@@ -16,6 +16,7 @@ import type { LeaseKeeper } from '../ports/lease-keeper.js';
 import { silentLogger, type Logger } from '../ports/logger.js';
 import type { Provider } from '../ports/provider.js';
 import type { Store } from '../ports/store.js';
+import type { WakeMessage } from '../ports/wake.js';
 import { currentProcess, probeProcessAlive } from '../platform/process-liveness.js';
 import { systemClock, systemRandom } from '../platform/system-clock.js';
 import { unixSocketWake } from '../platform/unix-socket-wake.js';
@@ -166,8 +167,16 @@ class KernelHost implements Kernel {
       }
       providers.set(name, provider);
     }
-    const wake =
-      options.wake !== undefined ? options.wake : this.store.localDirectory ? unixSocketWake({ dir: this.store.localDirectory }) : null;
+    // Explicit `wake` first, then the store's own channel (Postgres), then sockets beside its files (SQLite).
+    const dir = this.store.localDirectory;
+    const context = { clock: this.clock, random: this.random, logger: this.logger };
+    const found =
+      options.wake !== undefined ? options.wake : (this.store.wakeTransport?.(context) ?? (dir ? unixSocketWake({ dir }) : null));
+    // A transport that reconnected may have lost messages: catch up as the safety-net poll does.
+    const wake = found && {
+      send: found.send.bind(found),
+      listen: (on: (m: WakeMessage) => void) => found.listen(on, () => void this.onWake()),
+    };
     const proc = currentProcess();
     const host = options.host ?? { name: proc.host, pid: proc.pid, isAlive: (pid: number) => probeProcessAlive(pid) !== false };
     this.ownerId = formatOwnerId(host.name, host.pid, this.random.uuid());
