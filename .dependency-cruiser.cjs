@@ -79,8 +79,8 @@ module.exports = {
     forbid(
       'product-code-uses-the-public-api',
       '^examples/',
-      '^src/(?!index\\.ts$|testing\\.ts$)',
-      "Product code imports 'holdfast' or 'holdfast/testing' only (K9).",
+      '^src/(?!index\\.ts$|testing\\.ts$|postgres\\.ts$)',
+      "Product code imports 'holdfast', 'holdfast/testing' or 'holdfast/postgres' only (K9).",
     ),
   ],
   options: {

@@ -4,6 +4,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   resolve: {
     alias: {
+      'holdfast/postgres': fileURLToPath(new URL('./src/postgres.ts', import.meta.url)),
       'holdfast/testing': fileURLToPath(new URL('./src/testing.ts', import.meta.url)),
       holdfast: fileURLToPath(new URL('./src/index.ts', import.meta.url)),
     },

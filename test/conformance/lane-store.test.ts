@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { decideAcquire, decideAdopt, decideHeartbeat, decideRelease, decideScavenge } from '../../src/core/lane-lease/decide.js';
 import { newRecord } from '../../src/core/lane-lease/records.js';
 import { replay } from '../../src/core/lane-lease/replay.js';
@@ -9,11 +9,17 @@ import type { Store } from '../../src/ports/store.js';
 import { memoryStore } from '../../src/stores/memory/memory-store.js';
 import { sqliteStore } from '../../src/stores/sqlite/sqlite-store.js';
 import { tempDir } from '../fixtures/lane-harness.js';
+import { postgresForTests } from '../support/postgres.js';
 import { command, type Command } from '../unit/lanes/journal-model.js';
+
+/** Postgres joins when a server answers at HOLDFAST_TEST_PG_URL (each store in a schema of its own). */
+const pg = await postgresForTests('lanes');
+afterAll(() => pg.dropSchemas());
 
 const makers: [string, () => Store][] = [
   ['memory', () => memoryStore()],
   ['sqlite', () => sqliteStore({ path: join(tempDir('holdfast-lane-conf-'), 'state.db'), synchronous: 'NORMAL' })],
+  ...(pg.available ? [['postgres', pg.stores()] as [string, () => Store]] : []),
 ];
 
 const spawnRecord = (lane: string, at = 1) => newRecord({ op: 'spawn', at, lane, holder: 'w', host: 'h', pid: 1 });

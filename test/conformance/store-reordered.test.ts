@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { decideAcquire, decideRelease, decideScavenge } from '../../src/core/lane-lease/decide.js';
 import { newRecord } from '../../src/core/lane-lease/records.js';
 import { replay } from '../../src/core/lane-lease/replay.js';
@@ -12,6 +12,7 @@ import type { NewCommand, Store } from '../../src/ports/store.js';
 import { memoryStore } from '../../src/stores/memory/memory-store.js';
 import { sqliteStore } from '../../src/stores/sqlite/sqlite-store.js';
 import { reorderingStore } from '../../src/testing/reordering-store.js';
+import { postgresForTests } from '../support/postgres.js';
 import { command as laneCommand, type Command as LaneCommand } from '../unit/lanes/journal-model.js';
 import { runDurableConformance } from './durable-conformance.js';
 import { runEventFeedConformance } from './event-feed-conformance.js';
@@ -35,6 +36,12 @@ const DURABLE_MEMORY_SEEDS = seeds(20);
 const DURABLE_SQLITE_SEEDS = seeds(3);
 
 const sqlite = () => sqliteStore({ path: join(mkdtempSync(join(tmpdir(), 'hf-conf-reordered-')), 'state.db'), synchronous: 'NORMAL' });
+
+/** The races below also run on Postgres (seeds 1..5) when a server answers at HOLDFAST_TEST_PG_URL. */
+const pg = await postgresForTests('races');
+const POSTGRES_SEEDS = pg.available ? seeds(5) : [];
+const postgres = pg.stores({ clock: 'caller' });
+afterAll(() => pg.dropSchemas());
 
 for (const seed of MEMORY_SEEDS) {
   runStoreConformance(`memory, reordered (seed ${seed})`, () => reorderingStore(memoryStore(), { seed }));
@@ -61,6 +68,7 @@ for (const seed of DURABLE_SQLITE_SEEDS) {
 const targets: [string, number, () => Store][] = [
   ...MEMORY_SEEDS.map((seed): [string, number, () => Store] => ['memory', seed, () => memoryStore()]),
   ...SQLITE_SEEDS.map((seed): [string, number, () => Store] => ['sqlite', seed, sqlite]),
+  ...POSTGRES_SEEDS.map((seed): [string, number, () => Store] => ['postgres', seed, postgres]),
 ];
 
 let counter = 0;
@@ -303,11 +311,15 @@ async function driveTogether(lanes: LaneStore, cmds: readonly { cmd: LaneCommand
   );
 }
 
+/** The stores the lane property below runs on: Postgres too when a server answers. */
+const laneStores: [string, () => Store][] = [
+  ['memory', () => memoryStore()],
+  ['sqlite', sqlite],
+  ...(pg.available ? [['postgres', postgres] as [string, () => Store]] : []),
+];
+
 describe.each([1, 2, 3, 4, 5])('LaneStore through reorderingStore (seed %i)', (seed) => {
-  it.each([
-    ['memory', () => memoryStore()],
-    ['sqlite', sqlite],
-  ] as const)('%s: random lane commands issued together keep the state equal to replay(journal)', async (_name, makeInner) => {
+  it.each(laneStores)('%s: random lane commands issued together keep the state equal to replay(journal)', async (_name, makeInner) => {
     await fc.assert(
       fc.asyncProperty(fc.array(laneCommand, { maxLength: 20 }), async (cmds) => {
         const store = reorderingStore(makeInner(), { seed });

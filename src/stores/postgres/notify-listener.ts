@@ -1,4 +1,5 @@
-import pg from 'pg';
+import type pg from 'pg';
+import { pgDriver } from './pg-driver.js';
 import { backoffDelay, type BackoffPolicy } from '../../core/backoff.js';
 import type { Clock, Random, TimerHandle } from '../../ports/clock.js';
 import type { Logger } from '../../ports/logger.js';
@@ -69,7 +70,7 @@ export class NotifyListener {
 
   private async connect(): Promise<void> {
     const attempt = ++this.attempts;
-    const client = new pg.Client({
+    const client = new (pgDriver().Client)({
       keepAlive: true,
       connectionTimeoutMillis: 10_000,
       ...this.deps.config,

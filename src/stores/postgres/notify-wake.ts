@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import pg from 'pg';
+import type pg from 'pg';
+import { pgDriver } from './pg-driver.js';
 import type { BackoffPolicy } from '../../core/backoff.js';
 import { InvalidInputError } from '../../errors.js';
 import type { Clock, Random } from '../../ports/clock.js';
@@ -71,7 +72,7 @@ export function notifyWake(options: NotifyWakeOptions): NotifyWake {
   const pool = (): pg.Pool => {
     if (options.sendPool) return options.sendPool;
     if (!ownPool) {
-      ownPool = new pg.Pool({
+      ownPool = new (pgDriver().Pool)({
         ...config,
         application_name: 'holdfast wake sender',
         max: 2,
