@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import type { Logger } from '../ports/logger.js';
 import type { Store } from '../ports/store.js';
 import type { WakeMessage, WakeTransport } from '../ports/wake.js';
+import { systemClock, systemRandom } from '../platform/system-clock.js';
 import { unixSocketWake } from '../platform/unix-socket-wake.js';
 import { createKernel, type Kernel } from '../runtime/kernel.js';
 import { sqliteStore } from '../stores/sqlite/sqlite-store.js';
@@ -26,17 +27,23 @@ export function openConfiguredStore(config: HoldfastConfig): { store: Store } {
 }
 
 /**
- * The wake transport of a daemon kernel: the store's default (unix sockets beside the SQLite
- * file), plus hints injected from outside (the daemon's IPC channel in a worker process), which
- * reach the kernel exactly as a wake message from another process would.
+ * The wake transport of a daemon kernel: the store's default (Postgres `LISTEN/NOTIFY`, or unix
+ * sockets beside the SQLite file), plus hints injected from outside (the daemon's IPC channel in
+ * a worker process), which reach the kernel exactly as a wake message from another process would.
+ * Without hints it returns undefined: the kernel then picks the store's default itself.
  */
-export function wakeWithHints(store: Store, subscribe?: (deliver: (message: WakeMessage) => void) => void): WakeTransport | null {
-  const inner = store.localDirectory ? unixSocketWake({ dir: store.localDirectory }) : null;
-  if (!subscribe) return inner;
+export function wakeWithHints(
+  store: Store,
+  logger: Logger,
+  subscribe?: (deliver: (message: WakeMessage) => void) => void,
+): WakeTransport | undefined {
+  if (!subscribe) return undefined;
+  const dir = store.localDirectory;
+  const inner = store.wakeTransport?.({ clock: systemClock, random: systemRandom, logger }) ?? (dir ? unixSocketWake({ dir }) : null);
   return {
-    async listen(onMessage) {
+    async listen(onMessage, onCatchUp) {
       subscribe(onMessage);
-      if (inner) return inner.listen(onMessage);
+      if (inner) return inner.listen(onMessage, onCatchUp);
       return { address: '', close: async () => {} };
     },
     send: (address, message) => (inner ? inner.send(address, message) : Promise.resolve(false)),
@@ -44,13 +51,13 @@ export function wakeWithHints(store: Store, subscribe?: (deliver: (message: Wake
 }
 
 /** The kernel a daemon (or one of its workers) runs: the config's flows and providers, the run-event feed on. */
-export function createDaemonKernel(config: HoldfastConfig, store: Store, logger: Logger, wake: WakeTransport | null): Kernel {
+export function createDaemonKernel(config: HoldfastConfig, store: Store, logger: Logger, wake?: WakeTransport): Kernel {
   return createKernel({
     store,
     flows: config.flows,
     providers: config.providers,
     logger,
-    wake,
+    ...(wake ? { wake } : {}),
     eventFeed: true,
     ...config.kernel,
   });

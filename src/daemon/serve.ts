@@ -9,7 +9,7 @@ import { createAdminRoutes } from './admin/admin-routes.js';
 import { createDashboardRoutes } from './dashboard/dashboard-routes.js';
 import { createDaemonMetrics } from './metrics/daemon-metrics.js';
 import type { CommandSink } from './command-sink.js';
-import { createDaemonKernel, createClientKernel, openConfiguredStore, registerSchedules, wakeWithHints } from './daemon-kernel.js';
+import { createDaemonKernel, createClientKernel, openConfiguredStore, registerSchedules } from './daemon-kernel.js';
 import { ConfigError } from './config-schema.js';
 import { createHttpApp } from './http-app.js';
 import { createCustomIngress } from './ingress/custom-ingress.js';
@@ -61,8 +61,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const { logger } = options;
   const { store } = openConfiguredStore(config);
   const workers = config.workers ?? 0;
-  const kernel: Kernel =
-    workers === 0 ? createDaemonKernel(config, store, logger, wakeWithHints(store)) : createClientKernel(config, store, logger);
+  const kernel: Kernel = workers === 0 ? createDaemonKernel(config, store, logger) : createClientKernel(config, store, logger);
   let supervisor: Supervisor | undefined;
   const workerStatus = () => supervisor?.status() ?? [];
   // Metrics tail the event feed from its newest event: started first, they count the runs recovered at start.

@@ -15,7 +15,7 @@ const logger = createDaemonLogger({ pretty: process.stderr.isTTY === true, name:
 try {
   const { config } = await loadConfig(configFile!, process.env);
   const { store } = openConfiguredStore(config);
-  const wake = wakeWithHints(store, (deliver) =>
+  const wake = wakeWithHints(store, logger, (deliver) =>
     onParentMessage((raw) => {
       const message = asDaemonMessage(raw);
       if (message) deliver(message);
