@@ -3,6 +3,8 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { dbClient } from '../daemon/client/db-client.js';
 import type { HoldfastClient } from '../daemon/client/holdfast-client.js';
 import { httpClient } from '../daemon/client/http-client.js';
+import { postgresClient } from '../daemon/client/postgres-client.js';
+import { isPostgresUrl } from '../daemon/store-location.js';
 import { DEFAULT_DB, type CliIo } from './cli-io.js';
 import { UsageError } from './cli-errors.js';
 
@@ -19,12 +21,13 @@ export const CLIENT_OPTIONS = {
 } as const satisfies VerbOptions;
 
 /** The lines every client verb's usage ends with. */
-export const CLIENT_HELP = `--db PATH    a holdfast database file (default ${DEFAULT_DB}); never created by this command
+export const CLIENT_HELP = `--db PATH    a holdfast database file (default ${DEFAULT_DB}); never created by this command;
+             or a Postgres database, postgres://user@host:5432/db?schema=holdfast
 --url URL    the admin API of holdfast serve instead (default: HOLDFAST_URL, when no --db is given)
 --token T    its admin token (default: HOLDFAST_ADMIN_TOKEN)
 RUN_ID       a run id, or a unique prefix of one (the 8 characters the timeline prints)`;
 
-/** Where a verb reads and writes: a database file, or the admin API of a running daemon. */
+/** Where a verb reads and writes: a database file or Postgres URL (`path`), or the admin API of a running daemon. */
 export type ClientTarget =
   { readonly kind: 'db'; readonly path: string } | { readonly kind: 'url'; readonly url: string; readonly token: string | undefined };
 
@@ -55,7 +58,7 @@ export function clientTarget(values: OptionValues, io: CliIo): ClientTarget {
     return { kind: 'url', url: chosenUrl, token };
   }
   if (text(values, 'token') !== undefined) throw new UsageError('--token applies to --url only');
-  return { kind: 'db', path: resolve(io.cwd, db ?? DEFAULT_DB) };
+  return { kind: 'db', path: db !== undefined && isPostgresUrl(db) ? db : resolve(io.cwd, db ?? DEFAULT_DB) };
 }
 
 /**
@@ -64,6 +67,7 @@ export function clientTarget(values: OptionValues, io: CliIo): ClientTarget {
  */
 export function openClient(target: ClientTarget, access: 'read' | 'write', purpose: string): HoldfastClient {
   if (target.kind === 'url') return httpClient({ url: target.url, ...(target.token === undefined ? {} : { token: target.token }) });
+  if (isPostgresUrl(target.path)) return postgresClient({ url: target.path, access });
   return dbClient({ path: target.path, access, purpose });
 }
 

@@ -9,19 +9,18 @@ import { createKernel, type Kernel } from '../runtime/kernel.js';
 import { sqliteStore } from '../stores/sqlite/sqlite-store.js';
 import type { HoldfastConfig } from './config.js';
 import { ConfigError } from './config-schema.js';
+import { isPostgresUrl, openPostgresLocation } from './store-location.js';
 
 /**
- * Opens the config's store: the instance itself, or a SQLite file at the location (its directory
- * is created, as a daemon owns its state). A `postgres://` location is refused with a clear error
- * until the Postgres store exists.
+ * Opens the config's store: the instance itself, a Postgres database at a `postgres://` URL
+ * (`?schema=` picks holdfast's schema), or a SQLite file at a path (its directory is created, as a
+ * daemon owns its state).
  */
 export function openConfiguredStore(config: HoldfastConfig): { store: Store } {
   if (typeof config.store !== 'string') return { store: config.store };
-  if (/^postgres(ql)?:\/\//.test(config.store))
-    throw new ConfigError(
-      `store: ${config.store.replace(/:[^:@/]*@/, ':***@')} is a Postgres URL; this version stores in SQLite only: give a file path`,
-    );
-  if (/^[a-z]+:\/\//.test(config.store)) throw new ConfigError(`store: unsupported location ${config.store}; give a SQLite file path`);
+  if (isPostgresUrl(config.store)) return { store: openPostgresLocation(config.store) };
+  if (/^[a-z]+:\/\//.test(config.store))
+    throw new ConfigError(`store: unsupported location ${config.store}; give a SQLite file path or a postgres:// URL`);
   mkdirSync(dirname(config.store), { recursive: true });
   return { store: sqliteStore({ path: config.store }) };
 }
