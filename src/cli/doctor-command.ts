@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { checkDatabaseIntegrity, type DatabaseCheck } from '../daemon/client/database-file.js';
+import { isPostgresUrl } from '../daemon/store-location.js';
 import { DEFAULT_DB, EXIT, type CliIo } from './cli-io.js';
 import { reportFailure, UsageError } from './cli-errors.js';
 import { parseVerbArgs, text } from './client-options.js';
@@ -30,6 +31,10 @@ export async function runDoctorCommand(args: string[], io: CliIo): Promise<numbe
       throw new UsageError('doctor checks a database file: pass --db PATH, not --url');
     const db = text(values, 'db');
     if (db === '') throw new UsageError('--db is empty; pass the path of the state database');
+    if (db !== undefined && isPostgresUrl(db))
+      throw new UsageError(
+        'doctor checks SQLite files; a Postgres database is checked with its own tools (amcheck, pg_dump), see docs/operations.md',
+      );
     const check = checkDatabaseIntegrity(resolve(io.cwd, db ?? DEFAULT_DB));
     if (json) printJson(io, check);
     else io.stdout(formatCheck(check));
