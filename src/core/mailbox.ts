@@ -1,4 +1,5 @@
 import type { Millis, Priority, RunStatus, WaitKind } from '../model/index.js';
+import { faultMutation } from './fault-mutations.js';
 
 /** Sort rank of a priority: lower runs first (K4). */
 export function priorityRank(priority: Priority): number {
@@ -36,7 +37,8 @@ export interface ClaimableEntry extends MailboxEntry {
 export function isClaimable(entry: ClaimableEntry, now: Millis): boolean {
   if (entry.status === 'queued' || entry.status === 'running') return true;
   if (entry.status !== 'waiting') return false;
-  return (entry.wakeAt !== null && entry.wakeAt <= now) || (entry.deadlineAt !== null && entry.deadlineAt <= now);
+  const woken = entry.wakeAt !== null && (entry.wakeAt <= now || faultMutation('timer-from-memory')); // test-only switch
+  return woken || (entry.deadlineAt !== null && entry.deadlineAt <= now);
 }
 
 /**
@@ -87,9 +89,8 @@ export function decideClaim<T extends ClaimableEntry>(
   options: { readonly urgentOnly?: boolean } = {},
 ): { readonly drop: T[]; readonly claim: T | undefined } {
   const pending = entries.filter((e) => e.status === 'queued' || e.status === 'running' || e.status === 'waiting');
-  const drop = pending.filter((e) => e.cancelRequested === 'abort-drop').sort((a, b) => a.seq - b.seq);
-  const rest = pending.filter(
-    (e) => e.cancelRequested !== 'abort-drop' && isClaimable(e, now) && (!options.urgentOnly || e.priority === 'urgent'),
-  );
+  const dropping = (e: T) => e.cancelRequested === 'abort-drop' && !faultMutation('claim-cancelled'); // test-only switch
+  const drop = pending.filter(dropping).sort((a, b) => a.seq - b.seq);
+  const rest = pending.filter((e) => !dropping(e) && isClaimable(e, now) && (!options.urgentOnly || e.priority === 'urgent'));
   return { drop, claim: nextInMailbox(rest) };
 }

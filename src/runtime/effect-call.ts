@@ -1,4 +1,5 @@
 import { effectRetryDelay } from '../core/effect-claim.js';
+import { faultMutation } from '../core/fault-mutations.js';
 import { findNonJson } from '../core/json-value.js';
 import { checkWellFormed } from '../core/well-formed-text.js';
 import { HoldfastError, InvalidInputError, TerminalError } from '../errors.js';
@@ -37,6 +38,8 @@ export async function runEffect<A extends Json>(
   const { env } = cursor;
   const effectKey = options.key ?? `${cursor.runId}/${seq}/${name}`;
   const ids = { runId: cursor.runId, key: cursor.key, effectKey, name };
+  const early = { idempotencyKey: effectKey, fencingToken: cursor.fencingToken, attempt: 0, origins, signal: cursor.signal };
+  if (faultMutation('emit-before-claim')) await callNow(fn, early).catch(() => undefined); // test-only switch, off in product code
   const claim = await env.durable('claim effect', () =>
     env.store.claimEffect({ ...env.fence, runId: cursor.runId, seq, name, effectKey, origins, now: env.clock.now() }),
   );

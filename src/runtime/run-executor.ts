@@ -1,4 +1,5 @@
 import { deadlineError } from '../core/deadline.js';
+import { faultMutation } from '../core/fault-mutations.js';
 import type { InterruptReason } from '../core/interrupt.js';
 import type { FencingToken, Key, RunId } from '../model/index.js';
 import type { ClaimedRun, Fence } from '../ports/store.js';
@@ -64,7 +65,7 @@ export function executeClaimed(
     flowRetry: flow.retry,
     frame,
     attempts,
-    beforeTurn: () => host.checkDemand(),
+    beforeTurn: () => (faultMutation('turn-ignores-demand') ? Promise.resolve() : host.checkDemand()), // test-only switch, off in product code
     durable: async (operation, call) => {
       const written = await host.write(operation, call, () => !signal.aborted);
       if (typeof written === 'symbol')
