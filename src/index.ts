@@ -12,6 +12,9 @@ export type {
   Flow,
   FlowContext,
   FlowOptions,
+  LaneHandle,
+  LaneOptions,
+  LaneSpec,
   RetryOptions,
   SpawnOptions,
   StepOptions,
@@ -29,7 +32,7 @@ export type { Provider, ProviderChunk, TurnRequest, TurnIdentity } from './ports
 export type { Store } from './ports/store.js';
 export type { LeaseKeeper, KeptLease } from './ports/lease-keeper.js';
 export { createLanes } from './lanes/service.js';
-export type { Lanes, LanesOptions, AcquireRequest, AcquireResult, LeaseRequest, LaneStatus } from './lanes/service.js';
+export type { Lanes, LanesOptions, AcquireRequest, AcquireResult, LeaseRequest, LaneStatus, HoldingRun } from './lanes/service.js';
 export {
   arbitrate,
   replay,
@@ -102,6 +105,8 @@ export {
   ProviderNotFoundError,
   LaneJournalCorruptError,
   LaneJournalNotEmptyError,
+  LaneLostError,
+  LaneRefusedError,
 } from './errors.js';
 export { defineConfig } from './daemon/config.js';
 export type { HoldfastConfig, GithubRoute, WebhookTranslator } from './daemon/config.js';

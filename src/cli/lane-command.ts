@@ -11,6 +11,7 @@ import { dbPath, EXIT, parseVerbArgs, UsageError, type LaneIo, type Verb, type V
 import { compactVerb, exportVerb, importVerb } from './lane/journal.js';
 import { adoptVerb, heartbeatVerb, releaseVerb } from './lane/lease-ops.js';
 import { haltVerb, spawnVerb } from './lane/intents.js';
+import { scavengeVerb } from './lane/scavenge.js';
 import { formatLaneStatuses, liveVerb, statusVerb } from './lane/views.js';
 
 const VERBS: Record<string, Verb> = {
@@ -22,6 +23,7 @@ const VERBS: Record<string, Verb> = {
   spawn: spawnVerb,
   live: liveVerb,
   status: statusVerb,
+  scavenge: scavengeVerb,
   compact: compactVerb,
   export: exportVerb,
   import: importVerb,

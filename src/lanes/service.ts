@@ -22,10 +22,15 @@ import { LaneJournalCorruptError } from '../errors.js';
 import type { LaneJournalRead, LaneMode, LiveLease } from '../model/lane.js';
 import type { Clock } from '../ports/clock.js';
 import type { LaneCompacted, LaneStore } from '../ports/lane-store.js';
+import type { RunStore } from '../ports/run-store.js';
+import { holdingRun, type HoldingRun } from './holding-run.js';
 import { checkLane, checkLeaseId, checkMode, checkNonNegative, checkOwner, checkPositive, checkTree, optionalText } from './validate.js';
 
+export type { HoldingRun } from './holding-run.js';
+
 export interface LanesOptions {
-  readonly store: { readonly lanes: LaneStore };
+  /** The lane journal; with the run reads too (a whole Store), `status` shows the runs holding leases. */
+  readonly store: { readonly lanes: LaneStore } & Partial<Pick<RunStore, 'getRun' | 'getSteps'>>;
   readonly clock: Clock;
   /** This host's name, recorded on every record and used to probe holder pids (L6). */
   readonly host: string;
@@ -70,6 +75,8 @@ export interface LaneStatus {
   readonly sinceBeatMs: number;
   readonly expired: boolean;
   readonly verdict: LivenessVerdict;
+  /** The run holding the lease (taken with `ctx.lane`), when the store can tell. */
+  readonly run?: HoldingRun;
 }
 
 export type Lanes = ReturnType<typeof createLanes>;
@@ -244,13 +251,19 @@ export function createLanes(options: LanesOptions) {
       const now = clock.now();
       const [{ leases }, { records }] = await Promise.all([lanes.state(), lanes.journal({ sinceAt: now - windowMs })]);
       const ctx = expiryAt(now);
-      return leases.map((lease) => ({
-        lease,
-        ageMs: now - lease.acquiredAt,
-        sinceBeatMs: now - lease.beatAt,
-        expired: withoutExpired([lease], ctx).length === 0,
-        verdict: livenessVerdict(lease, records, now, windowMs),
-      }));
+      return Promise.all(
+        leases.map(async (lease) => {
+          const held = await holdingRun(store, lease);
+          return {
+            lease,
+            ageMs: now - lease.acquiredAt,
+            sinceBeatMs: now - lease.beatAt,
+            expired: withoutExpired([lease], ctx).length === 0,
+            verdict: livenessVerdict(lease, records, now, windowMs, held?.commits),
+            ...(held && { run: held.run }),
+          };
+        }),
+      );
     },
 
     /** The journal in append order (throws LaneJournalCorruptError on a corrupt record). */

@@ -1,5 +1,5 @@
 import type { Json, Key, Millis, RunId, RunRecord, StepAttempt, WaitKind } from '../model/index.js';
-import type { Fence, FinishOutcome, NewCommand } from './run-store.js';
+import type { Fence, FinishOutcome, KeyNotice, NewCommand } from './run-store.js';
 
 /**
  * Suspension, child runs and retention (D5–D8). Every method is one transaction; fenced methods
@@ -32,6 +32,16 @@ export interface DurableStore {
    * next call, or the claim that would start one, fails them.
    */
   expireOverdue(request: Fence & { readonly now: Millis }): Promise<FinishOutcome[]>;
+
+  /**
+   * Optional capability. Unfenced (like requestCancel: any process may call it). Ends now every
+   * wait of kind `kind` on run `onRun` (RunWait.onRun): those runs become claimable at `now`, and
+   * their keys are returned, to dispatch. Nothing else changes. Waking a run early is always safe:
+   * it asks again for what it waited on and waits again if it must. Dies before it commits:
+   * nothing changed, and the runs wake at their own `wakeAt`. A store without it wakes them only
+   * then.
+   */
+  wakeWaiting?(request: { readonly onRun: RunId; readonly kind: WaitKind; readonly now: Millis }): Promise<KeyNotice[]>;
 
   /** The runs `parentId` spawned, in spawn order. */
   childrenOf(parentId: RunId): Promise<RunRecord[]>;

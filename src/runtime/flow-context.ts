@@ -1,4 +1,4 @@
-import type { FencingToken, Json, Key, Priority, RunId } from '../model/index.js';
+import type { FencingToken, Json, Key, LaneMode, Priority, RunId } from '../model/index.js';
 
 /**
  * What a flow sees of the runtime: the only way product code reaches durability. It cannot reach
@@ -107,6 +107,38 @@ export interface FlowContext {
   ): Promise<A | undefined>;
 
   /**
+   * Runs `fn` holding a lane lease (L1–L9) on `spec.tree`, so that no other run or lane holder
+   * touches an overlapping tree meanwhile (docs/lanes.md). The lease is held by this run: taken
+   * once per call position, beaten while `fn` runs, released when `fn` settles and whenever the
+   * run ends. `fn`'s JSON result is journaled with the release: every later execution of the run
+   * returns it without running `fn` or taking the lane again.
+   *
+   * - Refused (an overlapping exclusive lease, or the lane name held): with `onRefuse: 'wait'`
+   *   (the default) the run waits durably, without holding its key, until the colliding lease is
+   *   released (its holder run wakes it) or expires (its TTL + grace after its last beat), then
+   *   asks again. With `'fail'` it throws `LaneRefusedError` (code `lane_refused`, naming the
+   *   colliding lease and its holder); the refusal is journaled, so a re-run throws it again.
+   * - Process dies before the acquire commits: nothing is held; the re-run acquires. After it:
+   *   the lease is held by the run (`run:<runId>/<position>@<epoch>`), and the re-run resumes the
+   *   same lease (adopted under the new owner's epoch) instead of taking a second one; `fn` runs
+   *   again, its committed steps replaying. Nobody resumes it: it expires TTL + grace after its
+   *   last beat (a run's lease is not reclaimed through its process's death).
+   * - `fn` throws: the lane is released, the error passes through. The run is interrupted
+   *   (cancel, deadline, preemption, stop) or fails: the lane is released when the run ends, or
+   *   resumed by its next execution when it continues (parked, requeued).
+   * - `fn` enters a durable wait (`ctx.sleep` inside it): the lease stays held but is no longer
+   *   beaten; after TTL + grace it may be taken, and the resumed run then acquires again (a new
+   *   generation) or waits.
+   * - A beat finds the lease gone (the process was paused past TTL + grace and the tree was
+   *   taken): `lane.signal` aborts and `ctx.lane` throws `LaneLostError` (code `lane_lost`).
+   *
+   * `fn` gets the lease id, the lane's generation (L8: pass it to anything that can refuse work
+   * of a superseded generation), the run's fencing token and a signal. A run cannot wait for a
+   * lane it holds itself: a nested `ctx.lane` overlapping an enclosing one throws `lane_refused`.
+   */
+  lane<T>(spec: LaneSpec, fn: (lane: LaneHandle) => Promise<T> | T, options?: LaneOptions): Promise<T extends undefined | void ? null : T>;
+
+  /**
    * Waits `ms` durably (D4): the run waits without holding its key and is woken at the instant
    * first computed, even across crashes and restarts (the deadline is journaled, not the delay).
    */
@@ -189,6 +221,38 @@ export interface SpawnOptions {
   readonly priority?: Priority;
   /** The child's deadline, from its spawn. */
   readonly deadlineMs?: number;
+}
+
+/** What `ctx.lane` asks for. */
+export interface LaneSpec {
+  /** The lane's name (one live lease per lane name). */
+  readonly lane: string;
+  /** The path prefixes `fn` touches, relative to the tree the lanes share (see docs/lanes.md). */
+  readonly tree: readonly string[];
+  /** `exclusive` (default) or `shared`: shared leases may overlap each other. */
+  readonly mode?: LaneMode;
+  /** The lease expires this long (+ the kernel's lane grace) after its last beat (default 50 minutes). */
+  readonly ttlMs?: number;
+}
+
+export interface LaneOptions {
+  /** A refused acquire waits durably (`wait`, the default) or throws `lane_refused` (`fail`). */
+  readonly onRefuse?: 'wait' | 'fail';
+}
+
+/** What a `ctx.lane` function receives. */
+export interface LaneHandle {
+  readonly lane: string;
+  /** The lease id (the seq of its acquire in the lane journal). */
+  readonly lease: number;
+  /** The lane's generation this lease holds (L8). */
+  readonly generation: number;
+  /** The normalised tree. */
+  readonly tree: readonly string[];
+  readonly mode: LaneMode;
+  readonly fencingToken: FencingToken;
+  /** Aborted when the run is interrupted or the lease can no longer be proven held. */
+  readonly signal: AbortSignal;
 }
 
 /** A spawned child run. */

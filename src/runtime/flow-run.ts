@@ -83,6 +83,7 @@ function flowFacade(context: JournaledContext): FlowContext {
     turn: context.turn.bind(context),
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- bind() drops the overloads of FlowContext.effect
     effect: context.effect.bind(context) as FlowContext['effect'],
+    lane: context.lane.bind(context),
     sleep: context.sleep.bind(context),
     sleepUntil: context.sleepUntil.bind(context),
     spawn: context.spawn.bind(context),

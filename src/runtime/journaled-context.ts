@@ -6,12 +6,17 @@ import { HoldfastError, InvalidInputError, JournalDivergenceError, UnknownProvid
 import type { FencingToken, Json, RunRecord, StepRecord } from '../model/index.js';
 import { joinChild, spawnChild } from './child-calls.js';
 import { runEffect } from './effect-call.js';
+import { runLane, type LaneCursor } from './lane-call.js';
+import type { RunLanes } from './lane-runs.js';
 import {
   checkTimeout,
   type ChildRun,
   type EffectCall,
   type EffectOptions,
   type FlowContext,
+  type LaneHandle,
+  type LaneOptions,
+  type LaneSpec,
   type SpawnOptions,
   type StepOptions,
   type TurnOptions,
@@ -29,7 +34,7 @@ export type { RunEnvironment, RunPosition } from './run-environment.js';
  * the runtime abandons the execution (`abandon()`), or the execution entered a wait, every further
  * call throws and nothing commits.
  */
-export class JournaledContext implements FlowContext, DurableCursor {
+export class JournaledContext implements FlowContext, DurableCursor, LaneCursor {
   readonly runId: string;
   readonly key: string;
   readonly attempt: number;
@@ -171,6 +176,14 @@ export class JournaledContext implements FlowContext, DurableCursor {
     return runEffect(this, name, fn, options ?? {}) as Promise<A>;
   }
 
+  lane<T>(spec: LaneSpec, fn: (lane: LaneHandle) => Promise<T> | T, options?: LaneOptions): Promise<T extends undefined | void ? null : T> {
+    return runLane(this, spec, fn, options) as Promise<T extends undefined | void ? null : T>;
+  }
+
+  get lanes(): RunLanes {
+    return this.env.lanes;
+  }
+
   async sleep(ms: number): Promise<void> {
     if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) {
       throw new InvalidInputError(`ctx.sleep(ms): ms must be a finite number of milliseconds >= 0, got ${shownValue(ms)}`, 'invalid_sleep');
@@ -222,6 +235,17 @@ export class JournaledContext implements FlowContext, DurableCursor {
     if (!journaled) return { seq, recorded: undefined };
     if (journaled.name !== name) throw new JournalDivergenceError(this.runId, seq, journaled.name, name);
     return { seq, recorded: structuredClone(journaled.result) };
+  }
+
+  journaledAfter(seq: number, match: (step: StepRecord) => boolean): StepRecord | undefined {
+    let first: StepRecord | undefined;
+    for (const [at, step] of this.journalBySeq) if (at > seq && (first === undefined || at < first.seq) && match(step)) first = step;
+    return first;
+  }
+
+  skipPast(seq: number): void {
+    this.nextSeq = Math.max(this.nextSeq, seq + 1);
+    this.position = { seq: this.nextSeq, name: undefined, turn: undefined };
   }
 
   live(): void {

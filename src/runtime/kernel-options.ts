@@ -79,6 +79,12 @@ export interface KernelOptions {
    * `retainMs`, if shorter). Off by default: a kernel without it writes nothing to the feed.
    */
   readonly eventFeed?: boolean | { readonly flushMs?: number; readonly retainMs?: number };
+  /**
+   * Lane leases of runs (`ctx.lane`): `graceMs` is the grace of lane expiry (L6, default 5
+   * minutes): a lease is live for at least that long after its last beat, and expires its TTL plus
+   * that after it. Every process sharing the store should use the same grace.
+   */
+  readonly lanes?: { readonly graceMs?: number };
 }
 
 /** The event feed's settings, resolved from `KernelOptions.eventFeed`; undefined when it is off. */
@@ -116,6 +122,8 @@ export interface KernelTiming {
   /** Retention: prune journals of runs ended this long ago, checking every `retentionEveryMs`. */
   readonly retentionMs: number | undefined;
   readonly retentionEveryMs: number;
+  /** The grace of lane expiry (`lanes.graceMs`). */
+  readonly laneGraceMs: number;
 }
 
 export function resolveTiming(options: KernelOptions): KernelTiming {
@@ -134,6 +142,7 @@ export function resolveTiming(options: KernelOptions): KernelTiming {
   }
   const retentionMs = retention === undefined ? undefined : positive(retention.completedAfterMs, 'retention.completedAfterMs');
   const retentionEveryMs = Math.min(60_000, retentionMs ?? 60_000);
+  const laneGraceMs = nonNegative(options.lanes?.graceMs ?? 5 * 60_000, 'lanes.graceMs');
   return {
     concurrency,
     urgentConcurrency,
@@ -146,7 +155,15 @@ export function resolveTiming(options: KernelOptions): KernelTiming {
     watchEveryMs,
     retentionMs,
     retentionEveryMs,
+    laneGraceMs,
   };
+}
+
+function nonNegative(value: unknown, name: string): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new InvalidInputError(`${name} must be a number of milliseconds >= 0, got ${String(value)}`, 'invalid_option');
+  }
+  return value;
 }
 
 function positive(value: unknown, name: string): number {

@@ -12,6 +12,7 @@ import type { KernelEventEmitter } from './events.js';
 import type { Flow } from './flow.js';
 import type { KernelTiming } from './kernel-options.js';
 import { KeyRuntime, type Notice } from './key-runtime.js';
+import { RunLanes } from './lane-runs.js';
 import type { WorkNotice } from './key-runtime-deps.js';
 import type { ScratchDirs } from './scratch-dirs.js';
 import { Slots } from './slots.js';
@@ -35,7 +36,7 @@ export interface DispatcherDeps {
   readonly timing: KernelTiming;
   readonly ownerId: string;
   readonly wake: WakeTransport | null;
-  readonly host: { readonly name: string; readonly isAlive: (pid: number) => boolean };
+  readonly host: { readonly name: string; readonly pid: number; readonly isAlive: (pid: number) => boolean };
 }
 
 /**
@@ -50,12 +51,23 @@ export class KeyDispatcher {
   /** Keys whose owner lease is being acquired, with what arrived meanwhile and the attempt itself. */
   private readonly acquiring = new Map<string, { again: Notice | undefined; done: Promise<void> }>();
   private readonly slots: Slots;
+  private readonly lanes: RunLanes;
   private keeper: LeaseKeeper | undefined;
   private listener: WakeListener | undefined;
   private serving = false;
 
   constructor(private readonly deps: DispatcherDeps) {
     this.slots = new Slots(deps.timing.concurrency, deps.timing.urgentConcurrency);
+    const { store, clock, events, outage, host } = deps;
+    this.lanes = new RunLanes({
+      store,
+      clock,
+      events,
+      outage,
+      host,
+      graceMs: deps.timing.laneGraceMs,
+      dispatch: (w) => this.dispatchAll(w),
+    });
   }
 
   /** Starts serving with `keeper` keeping the leases; listens for wake messages. */
@@ -87,6 +99,7 @@ export class KeyDispatcher {
       for (const rt of runtimes) rt.forceExit();
       await stopped;
     }
+    this.lanes.stop();
     await this.listener?.close();
   }
 
@@ -163,6 +176,7 @@ export class KeyDispatcher {
       clock: this.deps.clock,
       random: this.deps.random,
       scratch: this.deps.scratch,
+      lanes: this.lanes,
       onWork: (work: readonly WorkNotice[]) => this.dispatchAll(work),
       onWaiting: this.deps.onWaiting,
       events: this.deps.events,

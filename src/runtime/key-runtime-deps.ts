@@ -6,6 +6,7 @@ import type { Provider } from '../ports/provider.js';
 import type { Store } from '../ports/store.js';
 import type { KernelEventEmitter } from './events.js';
 import type { Flow } from './flow.js';
+import type { RunLanes } from './lane-runs.js';
 import type { ScratchDirs } from './scratch-dirs.js';
 import type { Slots } from './slots.js';
 import type { StoreOutage } from './store-outage.js';
@@ -23,6 +24,8 @@ export interface KeyRuntimeDeps {
   readonly outage: StoreOutage;
   readonly keeper: LeaseKeeper;
   readonly scratch: ScratchDirs;
+  /** The lane leases of runs (`ctx.lane`): released when a run ends, no longer beaten when its execution ends. */
+  readonly lanes: RunLanes;
   /** How long an interrupted run may take to unwind before it is abandoned. */
   readonly interruptGraceMs: number;
   /** Keys that got work from this key's transactions (children, woken parents, drops). */

@@ -113,6 +113,11 @@ export class KeyRuntime implements ExecutionHost {
           void this.deps.scratch.remove(run.id).catch(() => undefined);
           if (wake.length > 0) this.deps.onWork(wake);
         }
+        if (expired.length > 0)
+          void this.deps.lanes.runsEnded(
+            expired.map((e) => e.run.id),
+            true,
+          );
       })
       .catch((error: unknown) => this.deps.events.emit('kernel:error', { error, context: `deadlines of ${this.key}` }));
   }
@@ -266,6 +271,11 @@ export class KeyRuntime implements ExecutionHost {
       this.deps.events.emit('run:cancelled', { runId: run.id, key: run.key, error: run.error!, flow: run.flow });
       void this.deps.scratch.remove(run.id).catch(() => undefined);
     }
+    if (outcome.dropped.length > 0)
+      void this.deps.lanes.runsEnded(
+        outcome.dropped.map((r) => r.id),
+        true,
+      );
     if (outcome.wake.length > 0) this.deps.onWork(outcome.wake);
     if (outcome.claimed !== undefined) {
       await this.execute(outcome.claimed);
@@ -285,6 +295,7 @@ export class KeyRuntime implements ExecutionHost {
 
   private async execute(claimed: ClaimedRun): Promise<void> {
     const { run } = claimed;
+    this.deps.lanes.claimed(run.id, claimed.steps);
     const flow = this.deps.flows.get(run.flow);
     if (!flow) {
       const error = new UnknownFlowError(run.flow, [...this.deps.flows.keys()]);
@@ -309,21 +320,28 @@ export class KeyRuntime implements ExecutionHost {
     await this.record(run, outcome);
   }
 
-  /** Records how a run ended or was interrupted: the one place a run's fate is written. */
-  private record(run: RunRecord, outcome: RunOutcome): Promise<void> {
-    return recordOutcome(run, outcome, {
+  /**
+   * Records how a run ended or was interrupted: the one place a run's fate is written. A run that
+   * ended releases its lanes right after (a crash in between leaves them to expire).
+   */
+  private async record(run: RunRecord, outcome: RunOutcome): Promise<void> {
+    let ended = false;
+    await recordOutcome(run, outcome, {
       fence: this.fence,
       store: this.deps.store,
       clock: this.deps.clock,
       events: this.deps.events,
       write: (operation, call) => this.write(operation, call),
       ended: (notices) => {
+        ended = true;
         if (notices.length > 0) this.deps.onWork(notices);
         void this.deps.scratch.remove(run.id).catch(() => undefined);
       },
       // The wait ends at its wake time, or at the run's deadline if that comes first.
       waiting: (wakeAt) => this.deps.onWaiting(Math.min(wakeAt ?? Infinity, run.deadlineAt ?? Infinity)),
     });
+    if (ended) await this.deps.lanes.runsEnded([run.id]);
+    this.deps.lanes.executionEnded(run.id);
   }
 
   private exit(): void {

@@ -4,6 +4,7 @@ import type { Clock, Random } from '../ports/clock.js';
 import type { Provider } from '../ports/provider.js';
 import type { Fence, Store, SuspendRun } from '../ports/store.js';
 import type { KernelEventEmitter } from './events.js';
+import type { RunLanes } from './lane-runs.js';
 import type { Flow } from './flow.js';
 import type { RunTrace } from './tracing.js';
 
@@ -44,6 +45,8 @@ export interface RunEnvironment {
   readonly scratchDir: () => Promise<string>;
   /** The execution's OpenTelemetry spans (a no-op without an SDK). */
   readonly trace: RunTrace;
+  /** The kernel's lane leases of runs (`ctx.lane`). */
+  readonly lanes: RunLanes;
 }
 
 /** Where a run is in its flow: what a parked frame records. */

@@ -77,6 +77,7 @@ export function executeClaimed(
     wakeAt: (at) => deps.onWaiting(at),
     scratchDir: () => deps.scratch.create(run.id),
     trace,
+    lanes: deps.lanes,
   };
   deps.events.emit('run:started', { runId: run.id, key: run.key, flow: run.flow, attempt: run.attempts, epoch: host.fence.epoch });
   if (frame) deps.events.emit('run:resumed', { runId: run.id, key: run.key, turnSeq: frame.turnSeq });

@@ -28,7 +28,15 @@ export const statusVerb: Verb = {
 export function formatLaneStatuses(statuses: readonly LaneStatus[]): string {
   const lines = statuses.map(
     (s) =>
-      `${s.verdict.padEnd(9)} age ${minutes(s.ageMs)} beat ${minutes(s.sinceBeatMs)} ago${s.expired ? ' EXPIRED' : ''}  ${describeLease(s.lease)}`,
+      `${s.verdict.padEnd(9)} age ${minutes(s.ageMs)} beat ${minutes(s.sinceBeatMs)} ago${s.expired ? ' EXPIRED' : ''}  ${describeLease(s.lease)}${holding(s)}`,
   );
   return lines.length === 0 ? 'no live leases' : lines.join('\n');
+}
+
+/** The run holding a lease taken with ctx.lane: `held by run ID (flow on key, status, N steps)`. */
+function holding(s: LaneStatus): string {
+  const run = s.run;
+  if (run === undefined) return '';
+  if (run.status === null) return `\n          held by run ${run.id} (not in this database)`;
+  return `\n          held by run ${run.id} (flow ${run.flow} on key ${run.key}, ${run.status}, ${run.committedSteps} step(s) committed, ctx.lane at position ${run.position})`;
 }

@@ -1,12 +1,16 @@
 import type { Millis } from '../../model/run.js';
 import type { LiveLease } from '../../model/lane.js';
+import { isRunHolder } from './run-holder.js';
 
 /**
  * Expiry (L6). A lease beaten within the grace window is live, whatever its process: acquiring
  * and exiting is the normal CLI shape. Past the grace, a holder process known dead on this host
  * reclaims it at once; otherwise it expires when its beat is older than its TTL plus the grace.
- * Expiry is a read-time view for admission: the journal is not changed by it, and `adopt` and the
- * janitor still see expired leases. Pure: `now` and the liveness probe are arguments.
+ * A lease a run holds (`ctx.lane`, holder `run:...`) is never reclaimed by its process's death:
+ * the run outlives the process (another one recovers it and resumes the lease), so only its TTL
+ * plus the grace expires it. Expiry is a read-time view for admission: the journal is not changed
+ * by it, and `adopt` and the janitor still see expired leases. Pure: `now` and the liveness probe
+ * are arguments.
  */
 
 export interface ExpiryPolicy {
@@ -35,9 +39,17 @@ export function isLeaseExpired(lease: LiveLease, ctx: ExpiryContext): boolean {
   const age = ctx.now - lease.beatAt;
   const grace = policy.graceMinutes * MINUTE;
   if (age <= grace) return false;
-  if (lease.host === ctx.host && lease.pid > 0 && ctx.isProcessAlive(lease.pid) === false) return true;
+  if (lease.host === ctx.host && lease.pid > 0 && !isRunHolder(lease.holder) && ctx.isProcessAlive(lease.pid) === false) return true;
+  return ctx.now >= leaseExpiresAt(lease, policy);
+}
+
+/**
+ * The first instant at which a lease not beaten again is expired through its TTL (its last beat
+ * + TTL + grace, + 1 ms): when a run refused by it wakes to ask again.
+ */
+export function leaseExpiresAt(lease: LiveLease, policy: ExpiryPolicy = DEFAULT_EXPIRY_POLICY): Millis {
   const ttl = lease.ttlMinutes > 0 ? lease.ttlMinutes : policy.defaultTtlMinutes;
-  return age > ttl * MINUTE + grace;
+  return lease.beatAt + Math.floor((ttl + policy.graceMinutes) * MINUTE) + 1;
 }
 
 /** The leases that are not expired (the admission view), in the order given. */

@@ -13,6 +13,7 @@ export { replay, applyRecord, effectOf, changesState, EMPTY_LANE_STATE, type Lan
 export { compact } from './compact.js';
 export {
   isLeaseExpired,
+  leaseExpiresAt,
   withoutExpired,
   DEFAULT_EXPIRY_POLICY,
   type ExpiryContext,
@@ -22,3 +23,4 @@ export {
 export { checkGeneration, type GenerationVerdict } from './generations.js';
 export { livenessVerdict, DEFAULT_BEAT_WINDOW_MS, type LivenessVerdict } from './liveness-verdict.js';
 export { decodeLaneRecord, encodeLaneRecordLine, readJournal, readJournalLines, type JournalReadResult } from './codec.js';
+export { parseRunHolder, runHolder, isRunHolder, type RunHolder } from './run-holder.js';

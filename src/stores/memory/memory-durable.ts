@@ -1,7 +1,7 @@
 import { deadlineError } from '../../core/deadline.js';
 import { HoldfastError } from '../../errors.js';
-import type { RunRecord, StepAttempt } from '../../model/index.js';
-import type { CompactedRuns, DurableStore, Fence, FinishOutcome, SpawnChild, SuspendRun } from '../../ports/store.js';
+import type { RunRecord, StepAttempt, WaitKind } from '../../model/index.js';
+import type { CompactedRuns, DurableStore, Fence, FinishOutcome, KeyNotice, SpawnChild, SuspendRun } from '../../ports/store.js';
 import { isPending, type MemoryState } from './memory-state.js';
 import { newRun } from './new-run.js';
 
@@ -59,6 +59,19 @@ export function memoryDurable(s: MemoryState): DurableStore {
         .filter((r) => r.parentId === parentId)
         .sort((a, b) => a.seq - b.seq)
         .map((r) => structuredClone(r));
+    },
+
+    async wakeWaiting(request: { onRun: string; kind: WaitKind; now: number }): Promise<KeyNotice[]> {
+      s.open();
+      const keys = new Set<string>();
+      for (const run of s.runs.values()) {
+        const wait = run.wait;
+        if (run.status !== 'waiting' || !wait || wait.onRun !== request.onRun || wait.kind !== request.kind) continue;
+        if (wait.wakeAt !== null && wait.wakeAt <= request.now) continue;
+        s.runs.set(run.id, { ...run, wait: { ...wait, wakeAt: request.now } });
+        keys.add(run.key);
+      }
+      return [...keys].map((key) => ({ key }));
     },
 
     async getStepAttempts(runId: string): Promise<StepAttempt[]> {

@@ -37,6 +37,19 @@ export function pgDurable(c: PgContext): DurableStore {
         return { suspended: true };
       }),
 
+    // Unfenced: any process may end waits early (a lane released); waking a run early is always safe.
+    wakeWaiting: (request) =>
+      db.transaction(async (sql) => {
+        const woken = await c.rows<{ key: string }>(
+          sql,
+          `UPDATE ${s}.waits w SET wake_at = $3 FROM ${s}.runs r
+           WHERE w.on_run = $1 AND w.kind = $2 AND (w.wake_at IS NULL OR w.wake_at > $3) AND r.id = w.run_id AND r.status = 'waiting'
+           RETURNING r.key`,
+          [request.onRun, request.kind, request.now],
+        );
+        return [...new Set(woken.map((row) => row.key))].map((key) => ({ key }));
+      }),
+
     spawnChild: (request) =>
       db.transaction(async (sql) => {
         const parent = await c.fencedRunning(sql, request, request.runId, 'it cannot spawn');

@@ -10,6 +10,11 @@ const DURABLE_SQL = {
     FROM step_attempts a JOIN runs r ON r.seq = a.run_seq WHERE r.id = ? ORDER BY a.seq, a.attempt`,
   childrenOf: `${RUN_SELECT} WHERE r.parent_id = ? ORDER BY r.seq`,
   runStatus: 'SELECT status FROM runs WHERE id = ?',
+  // Waits on a run (a `lane` wait names the run holding the colliding lease) end now.
+  wakeWaiting: `UPDATE waits INDEXED BY waits_on_run SET wake_at = @now
+    WHERE on_run = @onRun AND kind = @kind AND (wake_at IS NULL OR wake_at > @now)
+      AND run_id IN (SELECT id FROM runs WHERE status = 'waiting') RETURNING run_id`,
+  keyOfRun: 'SELECT key FROM runs WHERE id = ?',
   nextWake: `SELECT min(at) AS at FROM (
       SELECT min(w.wake_at) AS at FROM waits w INDEXED BY waits_by_wake JOIN runs r ON r.id = w.run_id
         WHERE w.wake_at > @now AND r.status = 'waiting'

@@ -26,6 +26,8 @@ export function sqliteLaneStore(db: Database.Database, where: string, batcher: W
     generation: db.prepare('SELECT generation FROM lane_generations WHERE lane = ?').pluck(),
     generations: db.prepare('SELECT lane, generation FROM lane_generations ORDER BY lane'),
     lastSeq: db.prepare('SELECT coalesce(max(seq), 0) FROM lane_journal').pluck(),
+    lastRecord: db.prepare('SELECT * FROM lane_journal ORDER BY seq DESC LIMIT 1'),
+    deleteRecord: db.prepare('DELETE FROM lane_journal WHERE seq = ?'),
     count: db.prepare('SELECT count(*) FROM lane_journal').pluck(),
     insertRecord: db.prepare(
       `INSERT INTO lane_journal (seq, op, at, lane, lease, holder, kind, tree, mode, ttl_minutes, generation, host, pid, run_id, reason, detail)
@@ -85,9 +87,41 @@ export function sqliteLaneStore(db: Database.Database, where: string, batcher: W
     return { records: read.records, torn: read.torn };
   };
 
+  /** Whether the stored last record is torn (does not decode): it reads as not written. */
+  const lastIsTorn = (last: JournalRow | undefined): boolean => {
+    if (last === undefined) return false;
+    const read = readJournal([{ position: last.seq, raw: () => rawRecordOfRow(last) }]);
+    return !read.ok || read.torn !== null;
+  };
+
+  /** The state the readable journal folds to, the torn last record's seq kept as the watermark. */
+  const foldReadable = (): LaneState => {
+    const rows = q.allRecords.all() as JournalRow[];
+    return { ...replay(readRows(rows).records), lastSeq: rows.at(-1)?.seq ?? 0 };
+  };
+
+  /**
+   * A torn last record (changed or cut after it was written) must not stay in the live set: the
+   * live set is rebuilt from the readable journal and the torn record replaced by a checkpoint of
+   * that state under its seq, so the journal reads whole again and no seq is reused.
+   */
+  const repairTorn = (last: JournalRow): void => {
+    const state = foldReadable();
+    q.deleteRecord.run(last.seq);
+    const at = typeof last.at === 'number' && Number.isFinite(last.at) ? last.at : 0;
+    append(checkpointRecord(state, at));
+  };
+
+  /**
+   * Read -> decide -> append. Every record is checked before the first one is written, so a throw
+   * leaves nothing written (the batcher runs it without a savepoint), except the repair of a torn
+   * last record, which is correct on its own.
+   */
   const transactBody = <T>(decide: LaneDecide<T>): LaneCommitted<T> => {
+    const last = q.lastRecord.get() as JournalRow | undefined;
+    if (lastIsTorn(last)) repairTorn(last!);
     let leases: LiveLease[] | undefined;
-    let lastSeq = q.lastSeq.get() as number;
+    let lastSeq = last?.seq ?? 0;
     const view: LaneView = {
       get leases() {
         leases ??= (q.leases.all() as LeaseRow[]).map(leaseOfRow);
@@ -97,19 +131,18 @@ export function sqliteLaneStore(db: Database.Database, where: string, batcher: W
       generation: (lane) => q.generation.get(lane) as number | undefined,
     };
     const decision = decide(view);
-    const appended: LaneRecord[] = [];
-    for (const draft of decision.append) {
-      const record = checkedRecord({ ...draft, seq: ++lastSeq });
-      append(record);
-      appended.push(record);
-    }
+    const appended = decision.append.map((draft) => checkedRecord({ ...draft, seq: ++lastSeq }));
+    for (const record of appended) append(record);
     return { value: decision.value, appended };
   };
-  const readState = db.transaction((): LaneState => ({
-    leases: (q.leases.all() as LeaseRow[]).map(leaseOfRow),
-    generations: Object.fromEntries((q.generations.all() as { lane: string; generation: number }[]).map((g) => [g.lane, g.generation])),
-    lastSeq: q.lastSeq.get() as number,
-  }));
+  const readState = db.transaction((): LaneState => {
+    if (lastIsTorn(q.lastRecord.get() as JournalRow | undefined)) return foldReadable();
+    return {
+      leases: (q.leases.all() as LeaseRow[]).map(leaseOfRow),
+      generations: Object.fromEntries((q.generations.all() as { lane: string; generation: number }[]).map((g) => [g.lane, g.generation])),
+      lastSeq: q.lastSeq.get() as number,
+    };
+  });
 
   const compactBody = (): LaneCompacted => {
     const rows = q.allRecords.all() as JournalRow[];
@@ -135,7 +168,7 @@ export function sqliteLaneStore(db: Database.Database, where: string, batcher: W
 
   return {
     async transact<T>(decide: LaneDecide<T>): Promise<LaneCommitted<T>> {
-      return batcher.write(() => transactBody(decide));
+      return batcher.write(() => transactBody(decide), { atomic: true });
     },
     async state(): Promise<LaneState> {
       return classified(where, readState);

@@ -1,7 +1,7 @@
 import { HoldfastError } from '../../errors.js';
-import type { RunRecord, StepAttempt } from '../../model/index.js';
+import type { RunRecord, StepAttempt, WaitKind } from '../../model/index.js';
 import { deadlineError } from '../../core/deadline.js';
-import type { CompactedRuns, DurableStore, Fence, FinishOutcome, SpawnChild, SuspendRun } from '../../ports/store.js';
+import type { CompactedRuns, DurableStore, Fence, FinishOutcome, KeyNotice, SpawnChild, SuspendRun } from '../../ports/store.js';
 import { toAttempt, toRun, type AttemptRow, type RunRow } from './rows.js';
 import type { SqliteContext } from './sqlite-context.js';
 
@@ -49,6 +49,14 @@ export function sqliteDurable(c: SqliteContext): DurableStore {
           const run = c.run(id)!;
           return c.finish(run, 'failed', { error: deadlineError(id, run.deadlineAt!, 'pending') }, request.now);
         });
+      });
+    },
+
+    wakeWaiting(request: { onRun: string; kind: WaitKind; now: number }): Promise<KeyNotice[]> {
+      return batcher.write(() => {
+        const woken = d.wakeWaiting.all(request) as { run_id: string }[];
+        const keys = new Set(woken.map(({ run_id }) => (d.keyOfRun.get(run_id) as { key: string }).key));
+        return [...keys].map((key) => ({ key }));
       });
     },
 
