@@ -3,7 +3,9 @@ import { InvalidInputError } from '../errors.js';
 import { createLanes } from '../lanes/service.js';
 import { currentProcess, probeProcessAlive } from '../platform/process-liveness.js';
 import { systemClock } from '../platform/system-clock.js';
+import type { Store } from '../ports/store.js';
 import { sqliteStore } from '../stores/sqlite/sqlite-store.js';
+import { isPostgresUrl, openPostgresLocation } from '../daemon/store-location.js';
 import { reportFailure } from './cli-errors.js';
 import { clientTarget, openClient } from './client-options.js';
 import { acquireVerb } from './lane/acquire.js';
@@ -56,7 +58,7 @@ export async function runLaneCommand(args: string[], io: LaneIo): Promise<number
     io.stderr(`holdfast lane: unknown verb ${JSON.stringify(name)}\n${USAGE}\n`);
     return EXIT.usage;
   }
-  let store: ReturnType<typeof sqliteStore> | undefined;
+  let store: Store | undefined;
   let json = rest.includes('--json');
   try {
     const { values, positionals } = parseVerbArgs(verb, rest);
@@ -72,9 +74,12 @@ export async function runLaneCommand(args: string[], io: LaneIo): Promise<number
       return await laneStatusOverUrl({ io, json, values, positionals });
     }
     if (values.token !== undefined) throw new UsageError('--token applies to --url only');
-    const path = dbPath(values, io.cwd);
-    if (verb.readOnly) checkDatabaseFile(path);
-    store = sqliteStore({ path, readOnly: verb.readOnly === true });
+    if (typeof values.db === 'string' && isPostgresUrl(values.db)) store = openPostgresLocation(values.db);
+    else {
+      const path = dbPath(values, io.cwd);
+      if (verb.readOnly) checkDatabaseFile(path);
+      store = sqliteStore({ path, readOnly: verb.readOnly === true });
+    }
     const { host, pid } = currentProcess();
     const lanes = createLanes({ store, clock: systemClock, host, pid, isProcessAlive: probeProcessAlive });
     return await verb.run({ lanes, io, json, values, positionals });
