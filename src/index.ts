@@ -103,11 +103,8 @@ export {
   ChildFailedError,
   ProviderFailedError,
   ProviderNotFoundError,
-  LaneJournalCorruptError,
-  LaneJournalNotEmptyError,
-  LaneLostError,
-  LaneRefusedError,
 } from './errors.js';
+export { LaneJournalCorruptError, LaneJournalNotEmptyError, LaneLostError, LaneRefusedError } from './lane-errors.js';
 export { defineConfig } from './daemon/config.js';
 export type { HoldfastConfig, GithubRoute, WebhookTranslator } from './daemon/config.js';
 export type { GithubCommand, GithubCommandType } from './core/github-command.js';

@@ -18,7 +18,7 @@ import {
 } from '../core/lane-lease/expiry.js';
 import { checkGeneration, type GenerationVerdict } from '../core/lane-lease/generations.js';
 import { DEFAULT_BEAT_WINDOW_MS, livenessVerdict, type LivenessVerdict } from '../core/lane-lease/liveness-verdict.js';
-import { LaneJournalCorruptError } from '../errors.js';
+import { LaneJournalCorruptError } from '../lane-errors.js';
 import type { LaneJournalRead, LaneMode, LiveLease } from '../model/lane.js';
 import type { Clock } from '../ports/clock.js';
 import type { LaneCompacted, LaneStore } from '../ports/lane-store.js';

@@ -1,5 +1,6 @@
 import { decideHeartbeats } from '../core/lane-lease/decide-run.js';
-import { LaneLostError, StoreUnavailableError } from '../errors.js';
+import { StoreUnavailableError } from '../errors.js';
+import { LaneLostError } from '../lane-errors.js';
 import type { LiveLease } from '../model/index.js';
 import type { Clock, TimerHandle } from '../ports/clock.js';
 import type { LaneStore } from '../ports/lane-store.js';

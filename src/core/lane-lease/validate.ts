@@ -1,5 +1,6 @@
 import { isOnlyGlobs, normalizeTree, pathRefusal } from './paths.js';
-import { InvalidInputError, LanePathRefusedError } from '../../errors.js';
+import { InvalidInputError } from '../../errors.js';
+import { LanePathRefusedError } from '../../lane-errors.js';
 import { LANE_MODES, type LaneMode } from '../../model/lane.js';
 
 /**

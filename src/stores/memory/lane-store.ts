@@ -1,7 +1,8 @@
 import { compact } from '../../core/lane-lease/compact.js';
 import { checkedRecord } from '../../core/lane-lease/codec.js';
 import { EMPTY_LANE_STATE, applyRecord, replay } from '../../core/lane-lease/replay.js';
-import { HoldfastError, LaneJournalNotEmptyError } from '../../errors.js';
+import { HoldfastError } from '../../errors.js';
+import { LaneJournalNotEmptyError } from '../../lane-errors.js';
 import type { LaneJournalRead, LaneRecord, LaneState } from '../../model/lane.js';
 import type { LaneCommitted, LaneCompacted, LaneDecide, LaneStore } from '../../ports/lane-store.js';
 

@@ -1,7 +1,7 @@
 import { checkpointRecord } from '../../core/lane-lease/compact.js';
 import { checkedRecord, readJournal } from '../../core/lane-lease/codec.js';
 import { effectOf, replay, type LaneEffect } from '../../core/lane-lease/replay.js';
-import { LaneJournalCorruptError, LaneJournalNotEmptyError } from '../../errors.js';
+import { LaneJournalCorruptError, LaneJournalNotEmptyError } from '../../lane-errors.js';
 import type { LaneJournalRead, LaneRecord, LiveLease } from '../../model/lane.js';
 import type { LaneCompacted, LaneStore, LaneView } from '../../ports/lane-store.js';
 import type { PgContext } from './pg-context.js';

@@ -2,7 +2,7 @@ import type Database from 'better-sqlite3';
 import { checkpointRecord } from '../../core/lane-lease/compact.js';
 import { checkedRecord, readJournal } from '../../core/lane-lease/codec.js';
 import { effectOf, replay, type LaneEffect } from '../../core/lane-lease/replay.js';
-import { LaneJournalCorruptError, LaneJournalNotEmptyError } from '../../errors.js';
+import { LaneJournalCorruptError, LaneJournalNotEmptyError } from '../../lane-errors.js';
 import type { LaneJournalRead, LaneRecord, LaneState, LiveLease } from '../../model/lane.js';
 import type { LaneCommitted, LaneCompacted, LaneDecide, LaneStore, LaneView } from '../../ports/lane-store.js';
 import type { WriteBatcher } from './write-batcher.js';

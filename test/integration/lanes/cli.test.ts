@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { runLaneCommand } from '../../../src/cli/lane-command.js';
 import { newRecord } from '../../../src/core/lane-lease/records.js';
-import { LaneJournalCorruptError } from '../../../src/errors.js';
+import { LaneJournalCorruptError } from '../../../src/lane-errors.js';
 import { createLanes } from '../../../src/lanes/service.js';
 import { probeProcessAlive } from '../../../src/platform/process-liveness.js';
 import { sqliteStore } from '../../../src/stores/sqlite/sqlite-store.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { encodeLaneRecordLine, readJournalLines } from '../../../src/core/lane-lease/codec.js';
 import { createLanes } from '../../../src/lanes/service.js';
-import { LaneJournalCorruptError } from '../../../src/errors.js';
+import { LaneJournalCorruptError } from '../../../src/lane-errors.js';
 import { memoryStore } from '../../../src/stores/memory/memory-store.js';
 import { manualClock } from '../../fixtures/lane-harness.js';
 

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { arbitrate } from '../../../src/core/lane-lease/arbiter.js';
 import { foldPathText } from '../../../src/core/lane-lease/case-fold.js';
 import { firstOverlap, normalizePath, normalizeTree, pathRefusal, prefixesCollide } from '../../../src/core/lane-lease/paths.js';
-import { LanePathRefusedError } from '../../../src/errors.js';
+import { LanePathRefusedError } from '../../../src/lane-errors.js';
 import { checkTree } from '../../../src/lanes/validate.js';
 import type { LiveLease } from '../../../src/model/lane.js';
 import { referenceCaseFold } from './reference-case-fold.js';
