@@ -76,7 +76,8 @@ async function settle(cursor: DurableCursor, seq: number, childId: string): Prom
   cursor.live();
   cursor.at(seq, 'join');
   await cursor.suspend({ wait: { kind: 'child', wakeAt: null, onRun: childId, detail: { childId } } }); // resolves only if it has ended
-  const run = await cursor.env.store.getRun(childId);
+  // Through `durable`: retried while the store is unavailable, never failing the run for it (K11).
+  const run = await cursor.env.durable('read child', () => cursor.env.store.getRun(childId));
   if (!run) throw new HoldfastError('run_not_found', `child run ${childId} does not exist`);
   const outcome: Json =
     run.status === 'completed'

@@ -53,7 +53,14 @@ describe('public API surface (K9)', () => {
       'replay',
       'sqliteStore',
     ]);
-    expect(Object.keys(testing).sort()).toEqual(['fakeProvider', 'memoryStore', 'reorderingStore', 'seededRandom', 'virtualClock']);
+    expect(Object.keys(testing).sort()).toEqual([
+      'createSimulation',
+      'fakeProvider',
+      'memoryStore',
+      'reorderingStore',
+      'seededRandom',
+      'virtualClock',
+    ]);
   });
 
   it('a flow context has only its documented members, frozen', async () => {
