@@ -3,6 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { StaleEpochError, StoreUnavailableError } from '../../src/errors.js';
 import { postgresStore } from '../../src/postgres.js';
 import { classifyPgError } from '../../src/stores/postgres/pg-errors.js';
+import { loadPgMigrations } from '../../src/stores/postgres/pg-migrations.js';
 import type { Store } from '../../src/ports/store.js';
 import { postgresForTests } from '../support/postgres.js';
 import { command } from './store-fixtures.js';
@@ -26,7 +27,8 @@ describe.skipIf(!pg_.available)('Postgres store: connection, migrations, errors'
     const runs = await Promise.all(stores.map((s, i) => s.enqueue(command({ id: `r${i}` }))));
     expect(runs.every((r) => r.created)).toBe(true);
     const versions = await pg_.query<{ version: number }>(`SELECT version FROM "${schema}".holdfast_migrations ORDER BY version`);
-    expect(versions.map((v) => v.version)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect(versions.map((v) => v.version)).toEqual(loadPgMigrations().map((m) => m.version));
+    expect(versions.length).toBeGreaterThanOrEqual(8);
     expect(await stores[0]!.listRuns({})).toHaveLength(5);
     await Promise.all(stores.map((s) => s.close()));
   });
