@@ -97,6 +97,12 @@ export function postgresStore(options: PostgresStoreOptions): Store {
     );
   }
   const { pool, ownsPool, connection } = openPool(options);
+  // pg-pool hands a client to a waiting `pool.connect()` with no 'error' listener until the
+  // caller's code runs (a microtask later). An error the driver parses in that gap (the server
+  // ended the connection in the same packet that finished the client's previous query) would end
+  // the process; with this listener the next statement fails instead ("not queryable") and is
+  // retried like any lost connection.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   const description = `postgres:${where(connection)}?schema=${schema}`;
   const db = new PgDatabase({ pool, ownsPool, schema, description, clock: systemClock, random: systemRandom });
   const context = new PgContext(db);
