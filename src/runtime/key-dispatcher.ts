@@ -234,6 +234,9 @@ export class KeyDispatcher {
         for (const work of page) {
           const runtime = this.runtimes.get(work.key);
           if (runtime && work.overdue) runtime.expireOverdue();
+          // Urgent work for a key this kernel executes: a wake may have been lost; the runtime
+          // reads the durable demand and preempts if it says so (K2: the poll is the safety net).
+          if (runtime && work.topPriority === 'urgent') runtime.notify({ urgent: true });
           if (runtime) continue;
           const owner = work.owner;
           const free = !isLeaseLive(owner, now) || owner?.ownerId === this.deps.ownerId;
