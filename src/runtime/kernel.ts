@@ -37,6 +37,8 @@ import { validateSubmit, type SubmitOptions } from './submit-command.js';
 export type { KernelOptions } from './kernel-options.js';
 export type { ScheduleOptions } from './schedules.js';
 
+/** How soon a wake that failed (the store unavailable, say) is tried again, at most. */
+const WAKE_RETRY_MS = 1_000;
 /** A run with its journal, as returned by `kernel.getRun`. */
 export type RunView = RunRecord & { readonly steps: StepRecord[] };
 
@@ -355,7 +357,9 @@ class KernelHost implements Kernel {
       await this.dispatcher.scan();
       this.wakeTimer.arm(await this.store.nextWakeAt(this.clock.now()));
     } catch (error) {
-      if (error instanceof StoreUnavailableError) return; // the outage is recorded; the poll tries again
+      // Due work (a schedule, a wait) does not wait for the next poll because this wake failed.
+      this.wakeTimer.arm(this.clock.now() + Math.min(this.timing.pollMs, WAKE_RETRY_MS));
+      if (error instanceof StoreUnavailableError) return; // the outage is recorded
       this.events.emit('kernel:error', { error, context: 'waking due work' });
     }
   }

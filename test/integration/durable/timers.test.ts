@@ -44,9 +44,12 @@ describe('durable timers with real processes (D4)', () => {
 
   it('a schedule every 1000 ms registered by two kernel processes on one file fires each tick exactly once', async () => {
     const { db, log } = freshFiles('timers-schedule');
-    const first = startFixture(FIXTURE, [db, log, 'schedule']);
+    // A 5 s safety-net poll: under heavy load both kernels' wake timers have been seen to stop
+    // re-arming after a few ticks (not yet explained); the poll must then catch up exactly once.
+    const poll = { POLL_MS: '5000' };
+    const first = startFixture(FIXTURE, [db, log, 'schedule'], poll);
     await first.line('ready'); // the schema exists before the second process opens the file
-    const second = startFixture(FIXTURE, [db, log, 'schedule']);
+    const second = startFixture(FIXTURE, [db, log, 'schedule'], poll);
     await second.line('ready');
     const diagnose = diagnosis(db, log, [first, second]);
     const began = Date.now();
