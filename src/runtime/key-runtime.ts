@@ -191,7 +191,11 @@ export class KeyRuntime implements ExecutionHost {
     if (!this.mayWrite()) return NOT_WRITTEN;
     try {
       const value = await this.deps.outage.call(operation, call, () => !this.forced && this.mayWrite() && alsoWhile());
-      return value === GAVE_UP ? NOT_WRITTEN : value;
+      if (value === GAVE_UP) return NOT_WRITTEN;
+      // Written, but if the lease lapsed while the reply was on its way, the active run's signal
+      // aborts now, before its flow goes on to its next step.
+      if (this.active !== undefined) this.mayWrite();
+      return value;
     } catch (error) {
       if (!(error instanceof StaleEpochError)) throw error;
       this.lose('taken-over', operation);
@@ -278,9 +282,9 @@ export class KeyRuntime implements ExecutionHost {
       );
     if (outcome.wake.length > 0) this.deps.onWork(outcome.wake);
     if (outcome.claimed !== undefined) {
-      // The claim committed, but its reply may have come back after the key was lost (the process
+      // The claim committed, but its reply may have come back after the lease lapsed (the process
       // was paused with it in flight): the run stays `running` for the next owner, not started here.
-      if (this.state === 'lost' || this.state === 'exited') return false;
+      if (!this.mayWrite()) return false;
       await this.execute(outcome.claimed);
       return false;
     }
