@@ -27,8 +27,17 @@ export { sqliteStore } from './stores/sqlite/sqlite-store.js';
 export type { SqliteStoreOptions } from './stores/sqlite/sqlite-store.js';
 export { memoryStore } from './stores/memory/memory-store.js';
 export { execProvider } from './providers/exec-provider.js';
-export type { ExecProviderOptions, ExecSession } from './providers/exec-provider.js';
-export type { Provider, ProviderChunk, TurnRequest, TurnIdentity } from './ports/provider.js';
+export type { ExecProvider, ExecProviderOptions, ExecSession } from './providers/exec-provider.js';
+export type {
+  NativeSession,
+  Provider,
+  ProviderChunk,
+  SoftStopRequest,
+  SteerOutcome,
+  TurnHandle,
+  TurnRequest,
+  TurnIdentity,
+} from './ports/provider.js';
 export type { Store } from './ports/store.js';
 export type { LeaseKeeper, KeptLease } from './ports/lease-keeper.js';
 export { createLanes } from './lanes/service.js';

@@ -16,7 +16,10 @@ const flow = z.custom<unknown>(
   (v) => isObject(v) && typeof v.name === 'string' && typeof v.run === 'function',
   'a flow made with defineFlow(name, fn)',
 );
-const provider = z.custom<unknown>((v) => isObject(v) && typeof v.runTurn === 'function', 'a provider with runTurn(request)');
+const provider = z.custom<unknown>(
+  (v) => isObject(v) && (typeof v.runTurn === 'function' || typeof v.startTurn === 'function'),
+  'a provider with startTurn(request) or runTurn(request)',
+);
 const store = z.union(
   [z.string().min(1), z.custom<unknown>((v) => isObject(v) && typeof v.enqueue === 'function' && typeof v.close === 'function')],
   { error: 'a SQLite file path (or postgres:// URL), or a store instance such as sqliteStore({ path })' },

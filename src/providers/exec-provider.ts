@@ -1,7 +1,7 @@
 import { ProviderFailedError, ProviderNotFoundError } from '../errors.js';
 import type { Json } from '../model/index.js';
 import { spawnProcessGroup, type GroupExit } from '../platform/process-group-spawn.js';
-import type { Provider, TurnIdentity, TurnRequest } from '../ports/provider.js';
+import type { TurnIdentity, TurnRequest } from '../ports/provider.js';
 import { jsonlCollector, TailBuffer, textCollector } from './exec-output.js';
 
 /** What a turn's session looks like to `sessionArg` and to argv templates. */
@@ -39,6 +39,11 @@ export interface ExecProviderOptions {
   readonly stderrTailChars?: number;
 }
 
+/** What `execProvider` returns: a provider whose turns are child processes. */
+export interface ExecProvider {
+  runTurn(request: TurnRequest): Promise<Json>;
+}
+
 /**
  * A provider that runs one child process per turn, in its own process group.
  *
@@ -58,7 +63,7 @@ export interface ExecProviderOptions {
  *   rejects with that error.
  * - If the kernel process dies (even by SIGKILL), the group watchdog kills the group.
  */
-export function execProvider(options: ExecProviderOptions): Provider {
+export function execProvider(options: ExecProviderOptions): ExecProvider {
   const [program] = options.argv;
   if (program === undefined || program === '') throw new RangeError('execProvider: argv must name a program');
   const sessionEnv = options.sessionEnv ?? 'HOLDFAST_SESSION_ID';

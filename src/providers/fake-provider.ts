@@ -1,7 +1,7 @@
 import { HoldfastError, ProviderFailedError } from '../errors.js';
 import type { Json, Millis } from '../model/index.js';
 import type { Clock, TimerHandle } from '../ports/clock.js';
-import type { Provider, ProviderChunk, TurnIdentity, TurnRequest } from '../ports/provider.js';
+import type { ProviderChunk, TurnIdentity, TurnRequest } from '../ports/provider.js';
 
 /** One chunk a scripted turn emits, `atMs` after the turn starts (clamped to the turn's duration). */
 export interface FakeChunk {
@@ -51,7 +51,8 @@ export interface FakeProviderOptions {
   readonly ignoreAbort?: boolean;
 }
 
-export interface FakeProvider extends Provider {
+export interface FakeProvider {
+  runTurn(request: TurnRequest): Promise<Json>;
   /** Every call so far, in call order. */
   readonly calls: readonly FakeCall[];
 }

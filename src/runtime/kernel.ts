@@ -24,6 +24,7 @@ import { KernelEventEmitter, type KernelEventName, type KernelEvents } from './e
 import type { Flow } from './flow.js';
 import { KeyDispatcher } from './key-dispatcher.js';
 import { resolveEventFeed, resolveTiming, type KernelOptions, type KernelTiming } from './kernel-options.js';
+import { isProvider } from './provider-turn.js';
 import { openKernelKeeper } from './kernel-keeper.js';
 import { KernelRecords } from './kernel-records.js';
 import { makeRunHandle, type RunHandle } from './run-handle.js';
@@ -161,9 +162,9 @@ class KernelHost implements Kernel {
     }
     const providers = new Map<string, Provider>();
     for (const [name, provider] of Object.entries(options.providers ?? {})) {
-      if (!provider || typeof provider.runTurn !== 'function') {
+      if (!isProvider(provider)) {
         throw new InvalidInputError(
-          `provider "${name}" has no runTurn function; pass execProvider(...), fakeProvider(...) or your own Provider`,
+          `provider "${name}" has neither a startTurn nor a runTurn function; pass execProvider(...), fakeProvider(...) or your own Provider`,
           'invalid_provider',
         );
       }

@@ -1,7 +1,7 @@
 import { StepTimeoutError } from '../errors.js';
 import type { Json } from '../model/index.js';
 import type { Clock } from '../ports/clock.js';
-import type { Provider } from '../ports/provider.js';
+import type { Provider, TurnHandle, TurnRequest } from '../ports/provider.js';
 import type { KernelEventEmitter } from './events.js';
 
 export interface ProviderTurnCall {
@@ -48,7 +48,7 @@ export async function runProviderTurn(call: ProviderTurnCall): Promise<unknown> 
     interrupted: call.interrupted,
   });
   const groups: number[] = [];
-  const pending = call.provider.runTurn({
+  const handle = openTurn(call.provider, {
     turn: { runId: call.runId, turnSeq: call.seq, attempt: call.attempt, epoch: call.epoch },
     input: call.input,
     sessionId: call.sessionId,
@@ -62,6 +62,7 @@ export async function runProviderTurn(call: ProviderTurnCall): Promise<unknown> 
       call.events.emit('turn:process', { ...ids, pgid });
     },
   });
+  const pending = handle.result;
   const groupsEnded = () => {
     for (const pgid of groups.splice(0)) call.events.emit('turn:process-ended', { ...ids, pgid });
   };
@@ -86,6 +87,20 @@ export async function runProviderTurn(call: ProviderTurnCall): Promise<unknown> 
     timeout?.cancel();
     call.signal.removeEventListener('abort', forward);
   }
+}
+
+/** The provider's turn handle: its own from `startTurn`, or `runTurn`'s promise as a handle without soft stop or steer. */
+export function openTurn(provider: Provider, request: TurnRequest): TurnHandle {
+  if (provider.startTurn) return provider.startTurn(request);
+  if (provider.runTurn) return { result: provider.runTurn(request) };
+  throw new TypeError('a provider must have startTurn or runTurn');
+}
+
+/** Whether `value` looks like a Provider: an object with `startTurn` or `runTurn`. */
+export function isProvider(value: unknown): value is Provider {
+  if (typeof value !== 'object' || value === null) return false;
+  const candidate = value as Record<string, unknown>;
+  return typeof candidate.startTurn === 'function' || typeof candidate.runTurn === 'function';
 }
 
 /** Settles like `pending`, or rejects with the signal's reason as soon as it aborts. */
